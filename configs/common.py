@@ -1,0 +1,110 @@
+"""Shared defaults for every experiment: each config file starts from `get_config()`.
+
+Fields are grouped as big_vision/flax examples do: `config.data`, `config.model`,
+`config.train`, `config.eval`, `config.predict`, `config.serve`. Overrides come
+from the command line (`--config.train.num_steps=10`); the config is locked, so a
+misspelt key is an error.
+"""
+
+import ml_collections
+
+# The 27 styles grouped into families for the optional hierarchical style head
+# (P(style) = P(family) * P(style | family)); data, not code, so a user can regroup.
+STYLE_FAMILIES = {
+    'renaissance': ('Early_Renaissance', 'High_Renaissance',
+                    'Mannerism_Late_Renaissance', 'Northern_Renaissance'),
+    'baroque_rococo': ('Baroque', 'Rococo'),
+    'romanticism_realism': ('Romanticism', 'Realism', 'Contemporary_Realism',
+                            'New_Realism'),
+    'impressionism_and_after': ('Impressionism', 'Post_Impressionism',
+                                'Pointillism', 'Fauvism'),
+    'modern_figurative': ('Expressionism', 'Symbolism', 'Art_Nouveau',
+                          'Naive_Art_Primitivism'),
+    'cubism': ('Cubism', 'Analytical_Cubism', 'Synthetic_Cubism'),
+    'abstraction': ('Abstract_Expressionism', 'Action_painting',
+                    'Color_Field_Painting', 'Minimalism'),
+    'pop_and_print': ('Pop_Art', 'Ukiyo_e'),
+}
+
+
+def get_config() -> ml_collections.ConfigDict:
+  """Returns the defaults: ViT-B/16 multi-task on the ArtGAN WikiArt tree."""
+  config = ml_collections.ConfigDict()
+  config.mode = 'train'  # train | eval | predict | serve | bench | prepare
+  config.seed = 0  # model init and dropout
+  config.init_from = ''  # 'hf:<hub id>' or a local Hugging Face folder; '' = random init
+
+  config.data = data = ml_collections.ConfigDict()
+  data.source = 'artgan'  # synthetic | artgan | hf_parquet
+  data.raw_dir = ''  # style folders (artgan) or parquet files (hf_parquet)
+  data.split_dir = ''  # folder with style_train.csv ...; '' = look in raw_dir, else seeded split
+  data.tfds_dir = ''  # where `prepare` writes and training reads; '' = <workdir>/tfds
+  data.resize_shorter = 320  # images are stored with this shorter side (never upscaled)
+  data.image_size = 224  # crop fed to the model
+  data.val_fraction = 0.3  # seeded split when there are no split files
+  data.batch_size = 128  # global batch (all processes)
+  data.eval_batch_size = 256
+  data.worker_count = 0  # grain worker processes (0 = in the main process)
+  data.artist_balance_alpha = 0.0  # sample weight 1/count**alpha for the artist task; 0 = off
+  data.shuffle_seed = 0
+  data.synthetic = ml_collections.ConfigDict()
+  data.synthetic.images_per_style = 60  # rendered images per style (train + val)
+  data.synthetic.image_size = 64  # side of the rendered images
+  data.synthetic.seed = 0
+
+  config.model = model = ml_collections.ConfigDict()
+  model.variant = 'B/16'  # tiny | Ti/16 | S/16 | B/16 | L/14 | L/16; sizes below override
+  model.image_size = ml_collections.FieldReference(224)  # kept equal to data.image_size
+  model.patch_size = ml_collections.FieldReference(None, field_type=int)
+  model.hidden_size = ml_collections.FieldReference(None, field_type=int)
+  model.num_layers = ml_collections.FieldReference(None, field_type=int)
+  model.num_heads = ml_collections.FieldReference(None, field_type=int)
+  model.mlp_dim = ml_collections.FieldReference(None, field_type=int)
+  model.dropout = 0.0  # dropout in the transformer blocks
+  model.layer_norm_eps = 1e-12  # Hugging Face ViT uses 1e-12, CLIP 1e-5
+  model.activation = 'gelu'  # gelu (exact, HF ViT) | quick_gelu (CLIP) | gelu_tanh
+  model.pre_layernorm = False  # CLIP vision applies a LayerNorm before the blocks
+  model.patch_bias = True  # CLIP's patch embedding has no bias
+  model.final_norm = 'all'  # all: LayerNorm on every token (HF ViT); cls: on CLS only (CLIP)
+  model.pooler = 'none'  # none: pooled = CLS; tanh: HF ViTPooler dense + tanh
+  model.head_hidden = 0  # hidden width of the MLP heads; 0 = a linear head
+  model.head_dropout = 0.0
+  model.hierarchical_style = False  # P(style) = P(family) * P(style | family)
+  model.style_families = ml_collections.ConfigDict(
+      {k: list(v) for k, v in STYLE_FAMILIES.items()})
+  model.dtype = 'bfloat16'  # compute dtype; parameters stay float32
+
+  config.train = train = ml_collections.ConfigDict()
+  train.num_steps = 20_000
+  train.warmup_steps = 1_000
+  train.learning_rate = 1e-4  # peak, after linear warm-up; cosine decay to 0
+  train.weight_decay = 0.05
+  train.grad_clip_norm = 1.0  # 0 = off
+  train.grad_accum_steps = 1  # micro-batches per optimizer step (data.batch_size in all)
+  train.label_smoothing = 0.1  # on the style task
+  train.focal_gamma = 2.0  # focal loss on the artist task
+  train.lambda_artist = 0.5
+  train.lambda_genre = 1.0
+  train.lambda_family = 0.5  # extra loss on P(family) when the style head is hierarchical
+  train.log_every = 50  # steps between training summaries
+  train.eval_every = 1_000  # steps between held-out evaluations (and checkpoints)
+  train.keep_checkpoints = 3  # the last k are kept, and the best on eval.best_metric
+  train.nan_check = True  # stop on a non-finite loss, keeping the last good checkpoint
+
+  config.eval = ml_collections.ConfigDict()
+  config.eval.step = -1  # checkpoint step to evaluate; -1 = latest
+  config.eval.split = 'val'
+  config.eval.best_metric = 'style_top1'  # which metric picks the best checkpoint
+
+  config.predict = ml_collections.ConfigDict()
+  config.predict.inputs = ''  # comma-separated image files or folders
+  config.predict.output = ''  # .jsonl path; '' = print only
+  config.predict.top_k = 5
+
+  config.serve = ml_collections.ConfigDict()
+  config.serve.host = '127.0.0.1'
+  config.serve.port = 7860
+
+  # Keep the model's input size tied to the data's crop size.
+  config.model.image_size = config.data.get_ref('image_size')
+  return config
