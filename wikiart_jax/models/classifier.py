@@ -1,0 +1,98 @@
+"""The multi-task artwork classifier: a ViT backbone and one head per task.
+
+Parameters live under 'backbone/...' and 'heads/<task>/...' so staged unfreezing can
+label them by path.
+"""
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import jax
+import numpy as np
+from flax import nnx
+
+from wikiart_jax.models import heads as heads_lib
+from wikiart_jax.models import vit as vit_lib
+
+
+class ArtClassifier(nnx.Module):
+  """ViT -> {task: logits}; the style head may be hierarchical (style families)."""
+
+  def __init__(self, model_config: Any, num_classes: Mapping[str, int], *,
+               style_names: Sequence[str] | None = None, rngs: nnx.Rngs):
+    """Builds the model.
+
+    Args:
+      model_config: `config.model` (a ConfigDict or mapping with its fields).
+      num_classes: task name ('style', 'artist', 'genre') -> number of classes.
+      style_names: the style vocabulary in label order; required when
+        model_config.hierarchical_style is set.
+      rngs: parameter initialisation keys.
+    """
+    if not num_classes:
+      raise ValueError('num_classes is empty: the classifier needs at least one task')
+    if 'style_family' in num_classes:
+      raise ValueError("'style_family' is reserved for the hierarchical style head")
+    self.backbone = vit_lib.ViT(vit_lib.ViTConfig.from_config(model_config), rngs=rngs)
+    width = self.backbone.config.hidden_size
+    hidden = int(model_config.get('head_hidden', 0) or 0)
+    dropout = float(model_config.get('head_dropout', 0.0) or 0.0)
+    self.hierarchical = bool(model_config.get('hierarchical_style', False))
+    heads = {}
+    for task, n in num_classes.items():
+      if task == 'style' and self.hierarchical:
+        if style_names is None or len(style_names) != n:
+          raise ValueError(
+              'model.hierarchical_style needs style_names with one name per style '
+              f'class ({n}), got {None if style_names is None else len(style_names)}')
+        heads[task] = heads_lib.HierarchicalStyleHead(
+            width, list(style_names), model_config['style_families'],
+            hidden=hidden, dropout=dropout, rngs=rngs)
+      else:
+        heads[task] = heads_lib.MLPHead(width, int(n), hidden=hidden,
+                                        dropout=dropout, rngs=rngs)
+    self.heads = nnx.Dict(heads)
+    self.head_dropout = dropout
+
+  @property
+  def style_to_family(self) -> np.ndarray | None:
+    """int32 [num_styles] family of each style label (hierarchical head), else None."""
+    if not self.hierarchical or 'style' not in self.heads:
+      return None
+    return self.heads['style'].style_to_family
+
+  def __call__(self, images: jax.Array, *, deterministic: bool = True,
+               rngs: nnx.Rngs | jax.Array | None = None,
+               return_hidden_states: bool = False, return_attention: bool = False):
+    """Classifies a batch.
+
+    Args:
+      images: float [B, S, S, 3], normalised.
+      deterministic: False turns dropout on (needs `rngs`).
+      rngs: an `nnx.Rngs` with a 'dropout' stream, or a PRNG key for it.
+      return_hidden_states, return_attention: add the backbone's per-block
+        'hidden_states' / 'attention' lists to `aux` (see `ViT.__call__`).
+
+    Returns:
+      (outputs, aux). outputs: task -> float32 logits [B, classes] (log-probabilities
+      for a hierarchical 'style', plus 'style_family' logits); aux: 'pooled', 'tokens'
+      and any requested extras.
+    """
+    if not deterministic and self.head_dropout > 0 and rngs is None:
+      raise ValueError('deterministic=False with model.head_dropout > 0 needs rngs')
+    if rngs is not None and not isinstance(rngs, nnx.Rngs):
+      rngs = nnx.Rngs(dropout=rngs)
+    pooled, tokens, *extras = self.backbone(
+        images, deterministic=deterministic, rngs=rngs,
+        return_hidden_states=return_hidden_states, return_attention=return_attention)
+    aux = {'pooled': pooled, 'tokens': tokens}
+    if extras:
+      aux.update(extras[0])
+    outputs = {}
+    for task, head in self.heads.items():
+      out = head(pooled, deterministic=deterministic, rngs=rngs)
+      if isinstance(head, heads_lib.HierarchicalStyleHead):
+        outputs[task], outputs['style_family'] = out
+      else:
+        outputs[task] = out
+    return outputs, aux
