@@ -1,0 +1,230 @@
+"""TFDS builder `wikiart`: labelled, pre-resized WikiArt JPEGs in ArrayRecord files.
+
+Two configs, one per raw source: 'artgan' (the ArtGAN folder tree with its split
+CSVs, or a seeded split when there are none) and 'hf_parquet' (the huggan/wikiart
+parquet files). Each image is decoded, resized so its shorter side is
+`resize_shorter` (never upscaled) and stored as JPEG, so training decodes small
+files. Labels are int32 class ids, -1 when missing: style, artist (the slug
+before the first `_`, or the parquet's artist column), artist23 (ArtGAN's
+23-artist subtask), genre; year (-1 = unknown); title and path as text.
+
+The vocabularies, per-split class counts and the list of skipped images are
+stored in the dataset's `metadata.json` (tfds MetadataDict), so label ids never
+change and a prepared dataset is read without this code. A corrupt, unreadable
+or tiny image is skipped, counted and listed; it never stops the build.
+
+This module lives inside the package because TFDS lists a builder's code
+directory (a builder defined in a script fails).
+"""
+
+import collections
+import concurrent.futures
+import dataclasses
+import os
+
+import numpy as np
+import tensorflow_datasets as tfds
+import tqdm
+
+from wikiart_jax.data import images
+from wikiart_jax.data import metadata
+from wikiart_jax.data import prepare
+from wikiart_jax.data import splits
+
+LABELS = ('style', 'artist', 'artist23', 'genre')
+# Smaller images are thumbnails or broken downloads, not paintings.
+MIN_SIDE = 16
+
+
+@dataclasses.dataclass
+class _Stats:
+  """What one split's generation saw: label counts and skipped images."""
+  counts: dict = dataclasses.field(
+      default_factory=lambda: collections.defaultdict(collections.Counter))
+  skipped: list = dataclasses.field(default_factory=list)
+
+
+class Wikiart(tfds.core.GeneratorBasedBuilder):
+  """WikiArt style / artist / genre, from the ArtGAN tree or huggan parquet."""
+
+  name = prepare.DATASET_NAME
+  VERSION = tfds.core.Version(prepare.DATASET_VERSION)
+  RELEASE_NOTES = {'1.0.0': 'Pre-resized JPEG, int32 labels, -1 = missing.'}
+  BUILDER_CONFIGS = [
+      tfds.core.BuilderConfig(
+          name='artgan', description='ArtGAN WikiArt folder tree + split CSVs.'),
+      tfds.core.BuilderConfig(
+          name='hf_parquet', description='huggan/wikiart parquet files.'),
+  ]
+
+  def __init__(self, *, raw_dir: str, split_dir: str = '',
+               resize_shorter: int = 320, val_fraction: float = 0.3,
+               seed: int = 0, num_threads: int | None = None,
+               provenance: dict | None = None, **kwargs):
+    """Builder reading `raw_dir`; kwargs go to tfds (config, data_dir, ...).
+
+    Args:
+      raw_dir: style folders (artgan) or a parquet file / folder (hf_parquet).
+      split_dir: folder with ArtGAN's split files ('' = look in raw_dir, else
+        a seeded split).
+      resize_shorter: stored shorter side in pixels.
+      val_fraction, seed: the seeded split when there are no split files.
+      num_threads: decode/resize threads (PIL releases the GIL); None = CPUs.
+      provenance: where the raw data came from, stored in the metadata so a
+        later `prepare` can tell whether this dataset is the one it wants.
+    """
+    self._raw_dir = raw_dir
+    self._split_dir = split_dir
+    self._resize_shorter = resize_shorter
+    self._val_fraction = val_fraction
+    self._seed = seed
+    self._num_threads = num_threads or os.cpu_count() or 1
+    self._provenance = provenance or {}
+    super().__init__(**kwargs)
+
+  def build_params(self) -> dict:
+    """What the stored data depends on; prepare compares it on reuse."""
+    return {'source': self.builder_config.name, 'raw_dir': self._raw_dir,
+            'split_dir': self._split_dir,
+            'resize_shorter': self._resize_shorter,
+            'val_fraction': self._val_fraction, 'seed': self._seed,
+            'provenance': self._provenance}
+
+  def _info(self) -> tfds.core.DatasetInfo:
+    label = lambda: tfds.features.Scalar(np.int32)
+    return self.dataset_info_from_configs(
+        features=tfds.features.FeaturesDict({
+            'image': tfds.features.Image(shape=(None, None, 3),
+                                         encoding_format='jpeg'),
+            **{task: label() for task in LABELS},
+            'year': label(),
+            'title': tfds.features.Text(),
+            'path': tfds.features.Text(),
+        }),
+        metadata=tfds.core.MetadataDict(),
+    )
+
+  def _read_records(self) -> tuple[list[splits.Record], dict]:
+    """Label records (no pixels) of both splits, and the reader's report."""
+    if self.builder_config.name == 'artgan':
+      return splits.read_artgan_source(
+          self._raw_dir, self._split_dir, val_fraction=self._val_fraction,
+          seed=self._seed)
+    records = list(splits.read_hf_parquet(
+        self._raw_dir, val_fraction=self._val_fraction, seed=self._seed,
+        with_images=False))
+    report = {'images': len(records),
+              **{f'{s}_images': sum(r.split == s for r in records)
+                 for s in splits.SPLITS}}
+    return records, report
+
+  def _artist23_names(self, records) -> list[str]:
+    """ArtGAN's artist_class.txt order when present, else sorted names."""
+    for folder in (self._split_dir, self._raw_dir):
+      file = os.path.join(folder, 'artist_class.txt') if folder else ''
+      if file and os.path.isfile(file):
+        with open(file, encoding='utf-8-sig') as f:
+          rows = [line.split(maxsplit=1) for line in f if line.strip()]
+        return [name.strip() for _, name in sorted(rows, key=lambda r: int(r[0]))]
+    return sorted({r.artist23 for r in records if r.artist23})
+
+  def _split_generators(self, dl_manager):
+    del dl_manager  # nothing to download: the user brings the raw data
+    records, report = self._read_records()
+    vocab = metadata.Vocabularies.build(
+        (r.artist, r.artist_name) for r in records if r.artist)
+    artist23 = self._artist23_names(records)
+    self._index = {
+        'style': {n: i for i, n in enumerate(vocab.style)},
+        'artist': {n: i for i, n in enumerate(vocab.artist)},
+        'genre': {n: i for i, n in enumerate(vocab.genre)},
+        'artist23': {n: i for i, n in enumerate(artist23)},
+    }
+    self.info.metadata.update({
+        'vocab': dataclasses.asdict(vocab),
+        'artist23': artist23,
+        'build': self.build_params(),
+        'split_report': report,
+        'class_counts': {},
+        'skipped': [],
+    })
+    if self.builder_config.name == 'hf_parquet':
+      # The parquet is streamed again per split: all its pixels do not fit in RAM.
+      by_split = {s: splits.read_hf_parquet(
+          self._raw_dir, val_fraction=self._val_fraction, seed=self._seed,
+          split=s) for s in splits.SPLITS}
+    else:
+      by_split = {s: [r for r in records if r.split == s] for s in splits.SPLITS}
+    # tfds cannot write an empty split (val_fraction=0 leaves val empty).
+    present = {r.split for r in records}
+    return {s: self._generate_examples(s, by_split[s])
+            for s in splits.SPLITS if s in present}
+
+  def _encode(self, record: splits.Record) -> bytes:
+    """Decoded, size-checked, resized and re-encoded JPEG; ImageError if bad."""
+    source = record.image_bytes if record.image_bytes is not None else record.path
+    if source is None:
+      raise images.ImageError(f'{record.key}: no image data')
+    rgb = images.load_rgb(source, name=record.key)
+    height, width = rgb.shape[:2]
+    if min(height, width) < MIN_SIDE:
+      raise images.ImageError(
+          f'{record.key}: {width}x{height} px, under {MIN_SIDE} px')
+    return images.encode_jpeg(images.resize_shorter(rgb, self._resize_shorter))
+
+  def _encode_all(self, records):
+    """Yields (record, jpeg or ImageError) in order, `num_threads` at a time.
+
+    A bounded window of futures keeps memory flat when records carry pixels.
+    """
+    def attempt(record):
+      try:
+        return record, self._encode(record)
+      except images.ImageError as e:
+        return record, e
+
+    window = collections.deque()
+    with concurrent.futures.ThreadPoolExecutor(self._num_threads) as pool:
+      for record in records:
+        window.append(pool.submit(attempt, record))
+        if len(window) >= 4 * self._num_threads:
+          yield window.popleft().result()
+      while window:
+        yield window.popleft().result()
+
+  def _label(self, task: str, name: str | None) -> int:
+    return -1 if name is None else self._index[task].get(name, -1)
+
+  def _generate_examples(self, split: str, records):
+    stats = _Stats()
+    total = len(records) if isinstance(records, list) else None
+    progress = tqdm.tqdm(self._encode_all(records), total=total, unit=' img',
+                         desc=f'wikiart {split}: resize + encode')
+    for record, result in progress:
+      if isinstance(result, images.ImageError):
+        stats.skipped.append({'key': record.key, 'split': split,
+                              'reason': str(result)})
+        progress.set_postfix(skipped=len(stats.skipped))
+        continue
+      labels = {task: self._label(task, getattr(record, task)) for task in LABELS}
+      for task, value in labels.items():
+        stats.counts[task][value] += 1
+      yield record.key, {
+          'image': result,
+          **labels,
+          'year': -1 if record.year is None else int(record.year),
+          'title': record.title or '',
+          'path': record.key,
+      }
+    # Runs once the split is written and before tfds saves metadata.json.
+    meta = self.info.metadata
+    sizes = {'style': len(self._index['style']),
+             'artist': len(self._index['artist']),
+             'genre': len(self._index['genre']),
+             'artist23': len(self._index['artist23'])}
+    # Per task: the count of each class id, and of missing labels (-1).
+    meta['class_counts'][split] = {
+        task: {'counts': [stats.counts[task][i] for i in range(sizes[task])],
+               'missing': stats.counts[task][-1]}
+        for task in LABELS}
+    meta['skipped'].extend(stats.skipped)

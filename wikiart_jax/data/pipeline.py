@@ -1,0 +1,231 @@
+"""grain input pipeline over the prepared `wikiart` ArrayRecord dataset.
+
+Train: source -> seeded shuffle, repeated over epochs (or class-balanced
+sampling for the artist task) -> decode + augment in a grain random map ->
+this process's share -> batch. Everything up to the batch is a random-access
+`MapDataset` whose randomness is a function of (seed, global index), so the
+iterator state is a position: it saves and restores exactly, and each example
+gets the same crop whatever the process count.
+
+Eval: each example once, in storage order, the last global batch padded with
+rows whose labels are all -1.
+
+Batches are dicts of numpy arrays for THIS process: 'image' float32 [b,S,S,3]
+(ImageNet-normalised), 'style' 'artist' 'genre' 'year' int32 [b]. `to_global`
+turns them into global jax.Arrays sharded over the mesh's batch axes.
+
+No TensorFlow: the records are read with `tfds.builder_from_directory(...)
+.as_data_source` (imported lazily), which parses examples with numpy only.
+"""
+
+import os
+import sys
+
+import grain
+import jax
+import numpy as np
+
+from wikiart_jax.data import augment
+from wikiart_jax.data import prepare
+
+LABELS = ('style', 'artist', 'genre', 'year')
+eval_transform = augment.eval_transform  # public: predict and serve use it
+
+
+def open_split(path: str, split: str):
+  """Random-access records of one split; the image stays JPEG bytes."""
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  builder = tfds.builder_from_directory(path)
+  if split not in builder.info.splits:
+    raise ValueError(f'{path} has no split {split!r} '
+                     f'(it has {sorted(builder.info.splits)})')
+  return builder.as_data_source(
+      split, decoders={'image': tfds.decode.SkipDecoding()})
+
+
+def _dataset_path(config, workdir: str) -> str:
+  path = prepare.dataset_dir(config, workdir)
+  if not prepare.is_prepared(path):
+    raise FileNotFoundError(f'no prepared dataset in {path}: run with '
+                            '--config.mode=prepare first')
+  return path
+
+
+def _labels(example) -> dict:
+  return {k: np.int32(example[k]) for k in LABELS}
+
+
+class TrainTransform(grain.transforms.RandomMap):
+  """Decode + random crop/flip/jitter + normalise; rng from grain per index."""
+
+  def __init__(self, image_size: int):
+    self.image_size = image_size
+
+  def random_map(self, element, rng: np.random.Generator):
+    image = augment.train_transform(
+        augment.decode(element['image']), self.image_size, rng)
+    return {'image': image, **_labels(element)}
+
+
+class EvalTransform(grain.transforms.Map):
+  """Decode + resize-shorter + centre crop; a padding row -> labels -1."""
+
+  def __init__(self, image_size: int):
+    self.image_size = image_size
+
+  def map(self, element):
+    if not element:
+      size = self.image_size
+      return {'image': np.zeros((size, size, 3), np.float32),
+              **{k: np.int32(-1) for k in LABELS}}
+    image = augment.eval_transform(augment.decode(element['image']),
+                                   self.image_size)
+    return {'image': image, **_labels(element)}
+
+
+class _Padded:
+  """`source` extended to `length` with empty dicts (grain drops `None`)."""
+
+  def __init__(self, source, length: int):
+    self.source, self.length = source, length
+
+  def __len__(self) -> int:
+    return self.length
+
+  def __getitem__(self, index: int):
+    return self.source[index] if index < len(self.source) else {}
+
+
+class BalancedSampleMapDataset(grain.MapDataset):
+  """Endless draws with replacement, P(example i) proportional to weights[i].
+
+  Epoch e (len(parent) draws) is fixed by (seed, e), so any index maps to the
+  same example in every run and a saved position resumes exactly.
+  """
+
+  def __init__(self, parent: grain.MapDataset, weights: np.ndarray, seed: int):
+    super().__init__(parent)
+    if len(weights) != len(parent) or len(parent) == 0:
+      raise ValueError(f'{len(weights)} weights for {len(parent)} examples')
+    self._cdf = np.cumsum(np.asarray(weights, np.float64))
+    self._cdf /= self._cdf[-1]
+    self._seed = seed
+    self._cache = (-1, None)
+
+  def __len__(self) -> int:
+    return sys.maxsize
+
+  def _epoch(self, epoch: int) -> np.ndarray:
+    if self._cache[0] != epoch:
+      u = np.random.default_rng([self._seed, epoch]).random(len(self._cdf))
+      draws = np.minimum(np.searchsorted(self._cdf, u, side='right'),
+                         len(self._cdf) - 1)
+      self._cache = (epoch, draws)
+    return self._cache[1]
+
+  def __getitem__(self, index):
+    if isinstance(index, slice):
+      return self.slice(index)
+    epoch, position = divmod(index, len(self._cdf))
+    return self._parents[0][int(self._epoch(epoch)[position])]
+
+  def __str__(self) -> str:
+    return f'BalancedSampleMapDataset(seed={self._seed})'
+
+
+def balance_weights(labels: np.ndarray, alpha: float) -> np.ndarray:
+  """Per-example weight 1 / count(label)**alpha (missing labels are a class)."""
+  _, inverse, counts = np.unique(labels, return_inverse=True,
+                                 return_counts=True)
+  return counts[inverse].astype(np.float64) ** -alpha
+
+
+def _local_batch(batch_size: int, process_count: int, what: str) -> int:
+  if batch_size % process_count:
+    raise ValueError(f'{what}={batch_size} is not divisible by the '
+                     f'{process_count} processes')
+  return batch_size // process_count
+
+
+def _to_iter(ds: grain.MapDataset, local_batch: int, data_config, *,
+             drop_remainder: bool) -> grain.IterDataset:
+  """Batches, then reads batches ahead in threads (and worker processes).
+
+  Batching the MapDataset fixes each batch's content by position, so the
+  stream is the same for any number of threads or workers: worker w makes
+  batches w, w + W, ... and grain interleaves them back in order.
+  """
+  ds = ds.batch(local_batch, drop_remainder=drop_remainder)
+  workers = data_config.worker_count
+  # Threads per process; PIL and numpy release the GIL while they work.
+  threads = max(1, min(8, (os.cpu_count() or 1) // max(1, workers)))
+  it = ds.to_iter_dataset(grain.ReadOptions(
+      num_threads=threads, prefetch_buffer_size=2 * threads))
+  if workers > 0:
+    it = it.mp_prefetch(grain.MultiprocessingOptions(num_workers=workers))
+  return it
+
+
+def train_dataset(path: str, data_config, *, process_index: int = 0,
+                  process_count: int = 1) -> grain.IterDataset:
+  """The training IterDataset for one process, over the dataset at `path`."""
+  local = _local_batch(data_config.batch_size, process_count, 'data.batch_size')
+  source = open_split(path, 'train')
+  ds = grain.MapDataset.source(source)
+  seed = data_config.shuffle_seed
+  if data_config.artist_balance_alpha > 0:
+    # One pass over the labels; the image bytes are read but not decoded.
+    artists = np.array([source[i]['artist'] for i in range(len(source))])
+    ds = BalancedSampleMapDataset(
+        ds, balance_weights(artists, data_config.artist_balance_alpha), seed)
+  else:
+    ds = ds.shuffle(seed=seed).repeat()
+  # Augment before taking this process's share, so the rng of an example is
+  # keyed by its global position and does not depend on the process count.
+  ds = ds.random_map(TrainTransform(data_config.image_size), seed=seed)
+  ds = ds[process_index::process_count]
+  return _to_iter(ds, local, data_config, drop_remainder=True)
+
+
+def make_train_iter(config, workdir: str, *, process_index: int = 0,
+                    process_count: int = 1) -> grain.DatasetIterator:
+  """Endless, checkpointable iterator of this process's training batches.
+
+  Global batch k is examples [k*B, (k+1)*B) of the shuffled stream; process p
+  gets those at positions p, p+P, ... (B/P of them).
+  """
+  path = _dataset_path(config, workdir)
+  return iter(train_dataset(path, config.data, process_index=process_index,
+                            process_count=process_count))
+
+
+def eval_dataset(path: str, data_config, split: str = 'val', *,
+                 process_index: int = 0, process_count: int = 1
+                 ) -> grain.IterDataset:
+  """One pass over `split`, padded to whole global batches with -1 rows."""
+  batch = data_config.eval_batch_size
+  local = _local_batch(batch, process_count, 'data.eval_batch_size')
+  source = open_split(path, split)
+  n = len(source)
+  padded = -(-n // batch) * batch
+  ds = grain.MapDataset.source(_Padded(source, padded))
+  ds = ds.map(EvalTransform(data_config.image_size))
+  ds = ds[process_index::process_count]
+  return _to_iter(ds, local, data_config, drop_remainder=False)
+
+
+def make_eval_batches(config, workdir: str, split: str = 'val', *,
+                      process_index: int = 0, process_count: int = 1):
+  """Iterator over `split` exactly once; see `eval_dataset`."""
+  path = _dataset_path(config, workdir)
+  return iter(eval_dataset(path, config.data, split,
+                           process_index=process_index,
+                           process_count=process_count))
+
+
+def to_global(batch: dict, mesh: jax.sharding.Mesh,
+              axes=('data', 'fsdp')) -> dict:
+  """Per-process numpy batch -> global jax.Arrays, batch dim over `axes`."""
+  sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec(axes))
+  return jax.tree.map(
+      lambda x: jax.make_array_from_process_local_data(sharding, x), batch)
