@@ -77,7 +77,15 @@ def get_config() -> ml_collections.ConfigDict:
   config.train = train = ml_collections.ConfigDict()
   train.num_steps = 20_000
   train.warmup_steps = 1_000
-  train.learning_rate = 1e-4  # peak, after linear warm-up; cosine decay to 0
+  train.learning_rate = 1e-4  # peak (heads), after linear warm-up; cosine decay to 0 per stage
+  train.backbone_learning_rate = ml_collections.FieldReference(None, field_type=float)  # None = learning_rate
+  train.layer_decay = 1.0  # backbone block i gets decay**(L-1-i) of its rate; 1 = off
+  # Staged unfreezing, 'start:what, ...' with what = heads | last<K> | all, e.g.
+  # '0:heads, 2000:last4' (heads first, then the last 4 blocks); '' = all from the start.
+  train.stages = ''
+  train.stage_unit = 'step'  # step | epoch: the unit of the stage starts
+  train.stage_warmup_steps = 100  # warm-up at the start of every stage after the first
+  train.adam_mu_dtype = ''  # '' = float32; 'bfloat16' halves the first moment's memory
   train.weight_decay = 0.05
   train.grad_clip_norm = 1.0  # 0 = off
   train.grad_accum_steps = 1  # micro-batches per optimizer step (data.batch_size in all)

@@ -1,0 +1,36 @@
+# Two commands on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+WORKDIR ?= runs/demo
+PYTEST_ARGS ?= -m "not slow"
+
+.PHONY: demo test test-slow clean-demo
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+# Stamps: reinstall only when pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@ $(VENV)/.installed
+
+demo: $(VENV)/.installed
+	$(BIN)/python launch.py --config configs/demo.py --workdir $(WORKDIR)
+	$(BIN)/python launch.py --config configs/demo.py --workdir $(WORKDIR) \
+	  --config.mode=predict --config.predict.output=$(WORKDIR)/predictions.jsonl \
+	  --config.predict.inputs=$$(ls $(WORKDIR)/synthetic_raw/*/*.jpg | awk 'NR % 400 == 7' | paste -sd, -)
+
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+test-slow: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -q -m slow
+
+clean-demo:
+	rm -rf $(WORKDIR)

@@ -1,0 +1,141 @@
+"""End to end through the command line: train, eval, predict, resume, bad input."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import ROOT
+
+TINY = [f'--config={os.path.join(ROOT, "configs", "demo.py")}:tiny']
+
+
+def launch(workdir, *overrides, check=True, timeout=600):
+  """Runs launch.py in a subprocess; returns the CompletedProcess."""
+  cmd = [sys.executable, os.path.join(ROOT, 'launch.py'), *TINY,
+         f'--workdir={workdir}', *overrides]
+  proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+  if check and proc.returncode != 0:
+    raise AssertionError(f'{cmd} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}')
+  return proc
+
+
+def read_metrics(workdir):
+  with open(os.path.join(workdir, 'metrics.json'), encoding='utf-8') as f:
+    return json.load(f)
+
+
+@pytest.fixture(scope='module')
+def trained(tmp_path_factory):
+  """One tiny training run shared by the tests that only read its results."""
+  workdir = str(tmp_path_factory.mktemp('run'))
+  proc = launch(workdir)
+  return workdir, proc
+
+
+def test_train_writes_contract_metrics(trained):
+  workdir, proc = trained
+  metrics = read_metrics(workdir)
+  assert metrics['step'] == 6
+  for task in ('style', 'artist', 'genre'):
+    for key in ('top1', 'top5', 'f1_macro'):
+      value = metrics['eval'][task][key]
+      assert 0.0 <= value <= 1.0, (task, key, value)
+    assert metrics['eval'][task]['top5'] >= metrics['eval'][task]['top1']
+  assert [h['step'] for h in metrics['history']] == [3, 6]
+  assert os.path.getsize(os.path.join(workdir, 'confusion_style.png')) > 1000
+  assert any(f.startswith('events.out.tfevents') for f in os.listdir(workdir))
+  assert 'step 6 eval:' in proc.stdout
+
+
+def test_eval_mode_reproduces_training_metrics(trained):
+  workdir, _ = trained
+  logged = read_metrics(workdir)['eval']
+  launch(workdir, '--config.mode=eval')
+  again = read_metrics(workdir)
+  assert again['step'] == 6
+  for task, values in logged.items():
+    for key in ('top1', 'top5', 'f1_macro'):
+      assert abs(again['eval'][task][key] - values[key]) <= 1e-6, (task, key)
+
+
+def test_eval_of_a_missing_step_is_a_one_line_error(trained):
+  workdir, _ = trained
+  proc = launch(workdir, '--config.mode=eval', '--config.eval.step=5', check=False)
+  assert proc.returncode != 0
+  assert proc.stderr.strip().splitlines()[-1].startswith('error: no checkpoint at step 5')
+
+
+def test_predict_labels_images_and_reports_bad_files(trained, tmp_path):
+  workdir, _ = trained
+  images = tmp_path / 'in'
+  images.mkdir()
+  rng = np.random.default_rng(0)
+  pixels = rng.integers(0, 255, (50, 70, 3), np.uint8)
+  Image.fromarray(pixels).save(images / 'a.png')
+  Image.fromarray(pixels).convert('CMYK').save(images / 'b.jpg')
+  Image.fromarray(pixels[..., 0]).save(images / 'c.webp')
+  (images / 'not_an_image.jpg').write_text('hello')
+  output = tmp_path / 'out' / 'pred.jsonl'
+  proc = launch(workdir, '--config.mode=predict', f'--config.predict.inputs={images}',
+                f'--config.predict.output={output}', check=False)
+  assert proc.returncode == 1
+  assert 'not_an_image.jpg' in proc.stderr
+  records = [json.loads(line) for line in output.read_text().splitlines()]
+  assert sorted(os.path.basename(r['path']) for r in records) == ['a.png', 'b.jpg', 'c.webp']
+  for record in records:
+    for task in ('style', 'artist', 'genre'):
+      probs = [r['prob'] for r in record[task]]
+      assert len(probs) == 5 and probs == sorted(probs, reverse=True)
+    assert record['description']['en'] and record['description']['fr']
+
+
+def test_misspelt_config_key_is_an_error(tmp_path):
+  proc = launch(str(tmp_path), '--config.train.num_stepz=3', check=False)
+  assert proc.returncode != 0
+  assert 'num_stepz' in proc.stderr
+
+
+def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path):
+  workdir = str(tmp_path)
+  launch(workdir, '--config.train.num_steps=3')
+  proc = launch(workdir, '--config.train.num_steps=6', '--config.train.learning_rate=1e30',
+                check=False)
+  assert proc.returncode == 1, proc.stderr
+  assert 'NaN or infinite' in proc.stderr.strip().splitlines()[-1]
+  checkpoints = sorted(os.listdir(os.path.join(workdir, 'checkpoints')))
+  assert checkpoints == ['3']
+  assert read_metrics(workdir)['step'] == 3
+
+
+def test_sigkill_then_restart_resumes(tmp_path):
+  workdir = str(tmp_path)
+  cmd = [sys.executable, os.path.join(ROOT, 'launch.py'), *TINY, f'--workdir={workdir}',
+         '--config.train.num_steps=400', '--config.train.eval_every=2']
+  proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL)
+  ckpt_dir = os.path.join(workdir, 'checkpoints')
+  deadline = time.time() + 300
+  while time.time() < deadline and proc.poll() is None:
+    steps = [d for d in os.listdir(ckpt_dir) if d.isdigit()] if os.path.isdir(ckpt_dir) else []
+    if len(steps) >= 2:
+      break
+    time.sleep(0.2)
+  assert proc.poll() is None, 'training ended before it could be killed'
+  proc.send_signal(signal.SIGKILL)
+  proc.wait()
+  killed_at = max(int(d) for d in os.listdir(ckpt_dir) if d.isdigit())
+  assert killed_at < 400
+  total = killed_at + 4
+  resumed = launch(workdir, f'--config.train.num_steps={total}', '--config.train.eval_every=2')
+  assert f'Resuming from the checkpoint at step {killed_at}' in resumed.stdout
+  metrics = read_metrics(workdir)
+  assert metrics['step'] == total
+  # The history keeps the evaluations made before the kill.
+  assert [h['step'] for h in metrics['history']][:2] == [2, 4]

@@ -1,0 +1,57 @@
+"""Held-out evaluation of a set of parameters: every example once, all heads.
+
+The forward pass is jitted; top-k hits and confusion matrices accumulate on the
+host (labels -1, including the padding rows of the last batch, are ignored).
+"""
+
+import jax
+import ml_collections
+import numpy as np
+from jax.experimental import multihost_utils
+from tqdm import tqdm
+
+from wikiart_jax.data import pipeline
+from wikiart_jax.eval import classification
+
+TASKS = ('style', 'artist', 'genre')
+
+
+def _host(tree):
+  """Global arrays -> numpy on this host (gathered across processes)."""
+  if jax.process_count() > 1:
+    return multihost_utils.process_allgather(tree, tiled=True)
+  return jax.device_get(tree)
+
+
+def evaluate_params(params, eval_step, config: ml_collections.ConfigDict,
+                    workdir: str, info, mesh,
+                    style_to_family: np.ndarray | None = None) -> dict[str, dict]:
+  """Runs `eval_step` over config.eval.split; returns task -> metrics dict.
+
+  Each metrics dict is `ClassificationAccumulator.compute()`: top1, top5,
+  f1_macro, count, per_class and the confusion matrix. With a hierarchical style
+  head (`style_to_family` given) the style families are scored too.
+  """
+  num_classes = dict(info.vocab.num_classes)
+  families = style_to_family
+  if families is not None:
+    num_classes['style_family'] = int(np.max(families)) + 1
+  accumulators = {task: classification.ClassificationAccumulator(n)
+                  for task, n in num_classes.items()}
+  batches = pipeline.make_eval_batches(
+      config, workdir, config.eval.split, process_index=jax.process_index(),
+      process_count=jax.process_count())
+  total = -(-info.num_examples[config.eval.split] // config.data.eval_batch_size)
+  for batch in tqdm(batches, total=total, desc='eval', unit='batch', leave=False,
+                    disable=jax.process_index() > 0):
+    global_batch = pipeline.to_global(batch, mesh)
+    probs = eval_step(params, global_batch)
+    labels = {task: global_batch[task] for task in TASKS}
+    probs, labels = _host((probs, labels))
+    for task in TASKS:
+      accumulators[task].update(probs[task], labels[task])
+    if families is not None:
+      style = labels['style']
+      family = np.where(style >= 0, families[np.maximum(style, 0)], -1)
+      accumulators['style_family'].update(probs['style_family'], family)
+  return {task: acc.compute() for task, acc in accumulators.items()}

@@ -1,0 +1,132 @@
+"""The jitted multi-task train step and the eval forward pass.
+
+Both are pure functions of arrays: the model is rebuilt from its graphdef inside
+the trace (`nnx.merge`), so jit sees only (state, batch) and the train state is
+donated. Gradient accumulation is a `lax.scan` over micro-batches inside the one
+step; each task's loss is normalised by its label count over the whole batch, so
+k micro-batches of b give the same update as one batch of k*b.
+"""
+
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import optax
+from flax import nnx
+
+from wikiart_jax.eval import classification
+from wikiart_jax.train import losses
+from wikiart_jax.train import state as state_lib
+
+TASKS = ('style', 'artist', 'genre')
+TrainMetrics = classification.make_train_metrics(TASKS, scalars=('grad_norm',))
+
+
+def _label_counts(batch: dict, style_to_family: np.ndarray | None) -> dict:
+  """Valid labels per task over the whole (global) batch: the loss denominators.
+
+  A task with no label in the batch has count 0; its loss is 0 (losses.py).
+  """
+  counts = {t: jnp.sum(batch[t] >= 0).astype(jnp.float32) for t in TASKS}
+  if style_to_family is not None:
+    counts['style_family'] = counts['style']
+  return counts
+
+
+def _split_micro(batch: dict, accum: int) -> dict:
+  """[k*b, ...] -> [k, b, ...], micro-batch i = rows i, i+k, ...
+
+  Interleaving keeps every micro-batch spread over all devices (the batch axis
+  is sharded in contiguous blocks), so the scan needs no resharding.
+  """
+  def split(x):
+    if x.shape[0] % accum:
+      raise ValueError(f'batch of {x.shape[0]} not divisible by grad_accum_steps={accum}')
+    return x.reshape((x.shape[0] // accum, accum) + x.shape[1:]).swapaxes(0, 1)
+  return jax.tree.map(split, batch)
+
+
+def make_train_step(graphdef, rest, tx: optax.GradientTransformation,
+                    train_config: ml_collections.ConfigDict,
+                    schedule: optax.Schedule, dropout_key: jax.Array,
+                    style_to_family: np.ndarray | None = None,
+                    trainable=None,
+                    ) -> Callable[[state_lib.TrainState, dict], tuple]:
+  """Returns jit(step)(state, batch) -> (new state, TrainMetrics of this step).
+
+  Args:
+    graphdef, rest: the model's structure and non-parameter state.
+    tx: the optimizer of the current stage.
+    train_config: `config.train` (loss weights, grad_accum_steps).
+    schedule: the learning rate to log (the heads').
+    dropout_key: base key, folded with the step (and micro-batch).
+    style_to_family: for a hierarchical style head.
+    trainable: a pytree of bools like the params; gradients stop at False
+      leaves, so no backward pass runs through frozen blocks. None: all train.
+  """
+  accum = int(train_config.get('grad_accum_steps', 1) or 1)
+
+  def loss_fn(params, micro, key, denominators):
+    if trainable is not None:
+      params = jax.tree.map(
+          lambda p, t: p if t else jax.lax.stop_gradient(p), params, trainable)
+    model = nnx.merge(graphdef, params, rest)
+    outputs, _ = model(micro['image'], deterministic=False, rngs=nnx.Rngs(dropout=key))
+    loss, per_task = losses.multitask_loss(
+        outputs, micro, train_config, style_to_family=style_to_family,
+        denominators=denominators)
+    means = {t: per_task[t] for t in TASKS}
+    return loss, (outputs, means)
+
+  grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
+
+  def train_step(state: state_lib.TrainState, batch: dict):
+    denominators = _label_counts(batch, style_to_family)
+    step_key = jax.random.fold_in(dropout_key, state.step)
+    if accum == 1:
+      (loss, (outputs, means)), grads = grad_fn(
+          state.params, batch, step_key, denominators)
+    else:
+      def body(carry, xs):
+        micro, index = xs
+        (loss, (outputs, means)), grads = grad_fn(
+            state.params, micro, jax.random.fold_in(step_key, index), denominators)
+        # Each micro term is already divided by the whole batch's counts: sum them.
+        carry = jax.tree.map(jnp.add, carry, (grads, loss, means))
+        return carry, outputs
+
+      zeros = jax.tree.map(
+          jnp.zeros_like,
+          (state.params, jnp.zeros((), jnp.float32), {t: jnp.zeros(()) for t in TASKS}))
+      (grads, loss, means), outputs = jax.lax.scan(
+          body, zeros, (_split_micro(batch, accum), jnp.arange(accum)))
+      # Back to [k*b, ...] in the original row order, for the metrics.
+      outputs = jax.tree.map(
+          lambda x: x.swapaxes(0, 1).reshape((-1,) + x.shape[2:]), outputs)
+    updates, opt_state = tx.update(grads, state.opt_state, state.params)
+    params = optax.apply_updates(state.params, updates)
+    # (sum, count) per task: the means were taken over the batch's label counts.
+    task_loss = {t: (means[t] * jnp.maximum(denominators[t], 1.0), denominators[t])
+                 for t in TASKS}
+    metrics = TrainMetrics.single_from_model_output(
+        loss=loss, learning_rate=schedule(state.step), logits=outputs,
+        labels={t: batch[t] for t in TASKS}, task_loss=task_loss,
+        grad_norm=optax.global_norm(grads))
+    new_state = state.replace(step=state.step + 1, params=params, opt_state=opt_state)
+    return new_state, metrics
+
+  return jax.jit(train_step, donate_argnums=0)
+
+
+def make_eval_step(graphdef, rest) -> Callable[[nnx.State, dict], dict]:
+  """Returns jit(fn)(params, batch) -> class probabilities per output head."""
+
+  def eval_step(params, batch):
+    model = nnx.merge(graphdef, params, rest)
+    outputs, _ = model(batch['image'], deterministic=True)
+    return {name: jax.nn.softmax(logits.astype(jnp.float32), axis=-1)
+            for name, logits in outputs.items()}
+
+  return jax.jit(eval_step)
