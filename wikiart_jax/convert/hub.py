@@ -1,0 +1,92 @@
+"""Where pretrained weights come from: a hub id or a local Hugging Face folder.
+
+`resolve('hf:<id>')` downloads (or finds in the local cache) a snapshot with
+`huggingface_hub.snapshot_download`; any other source is a local folder holding
+config.json and *.safetensors. Tensors are read with `safetensors.numpy`, so
+nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import numpy as np
+from safetensors.numpy import load_file
+
+HUB_PREFIX = 'hf:'
+# Enough to rebuild a model and its tokenizer; never the PyTorch .bin duplicates.
+_SNAPSHOT_PATTERNS = ('*.json', '*.safetensors', '*.txt', '*.model')
+
+
+class CheckpointError(ValueError):
+  """A checkpoint that cannot be read or does not fit the model; names the culprit."""
+
+
+def resolve(source: str) -> str:
+  """Returns a local folder for `source` ('hf:<id>' or a folder path)."""
+  if not source:
+    raise CheckpointError('empty checkpoint source: use hf:<hub id> or a local folder')
+  if source.startswith(HUB_PREFIX):
+    repo_id = source[len(HUB_PREFIX):]
+    from huggingface_hub import snapshot_download  # pylint: disable=g-import-not-at-top
+    try:
+      folder = snapshot_download(repo_id, allow_patterns=list(_SNAPSHOT_PATTERNS))
+    except Exception as e:  # offline, unknown id, no cache: one line naming the source
+      raise CheckpointError(f'cannot fetch {source!r}: {type(e).__name__}: '
+                            f'{str(e).splitlines()[0] if str(e) else ""}') from e
+  else:
+    folder = os.path.expanduser(source)
+  if not os.path.isdir(folder):
+    raise CheckpointError(f'checkpoint folder {folder!r} does not exist')
+  if not os.path.isfile(os.path.join(folder, 'config.json')):
+    raise CheckpointError(f'checkpoint folder {folder!r} has no config.json')
+  if not _safetensors_files(folder):
+    raise CheckpointError(f'checkpoint folder {folder!r} has no *.safetensors file')
+  return folder
+
+
+def read_config(folder: str) -> dict[str, Any]:
+  """Returns the parsed config.json of a checkpoint folder."""
+  path = os.path.join(folder, 'config.json')
+  try:
+    with open(path) as f:
+      return json.load(f)
+  except (OSError, json.JSONDecodeError) as e:
+    raise CheckpointError(f'cannot read {path}: {e}') from e
+
+
+def read_tensors(folder: str) -> dict[str, np.ndarray]:
+  """Returns every tensor of the checkpoint (all shards) as numpy arrays."""
+  tensors: dict[str, np.ndarray] = {}
+  for path in _safetensors_files(folder):
+    try:
+      tensors.update(load_file(path))
+    except Exception as e:  # corrupt file or a dtype numpy lacks (bfloat16)
+      raise CheckpointError(f'cannot read {path}: {type(e).__name__}: {e}') from e
+  return tensors
+
+
+def _safetensors_files(folder: str) -> list[str]:
+  """The weight files: those of a sharded index if present, else every *.safetensors."""
+  index = os.path.join(folder, 'model.safetensors.index.json')
+  if os.path.isfile(index):
+    with open(index) as f:
+      shards = sorted(set(json.load(f)['weight_map'].values()))
+    return [os.path.join(folder, s) for s in shards]
+  return sorted(os.path.join(folder, n) for n in os.listdir(folder)
+                if n.endswith('.safetensors'))
+
+
+def backbone_config_overrides(source: str) -> dict[str, Any]:
+  """The config.model fields implied by a ViT or CLIP checkpoint (see convert.vit)."""
+  # convert.vit reads files through this module, so it is imported here, not at the top.
+  from wikiart_jax.convert import vit  # pylint: disable=g-import-not-at-top
+  return vit.backbone_config_overrides(source)
+
+
+def init_backbone_from(classifier, source: str) -> None:
+  """Replaces `classifier.backbone`'s parameters in place from a checkpoint."""
+  from wikiart_jax.convert import vit  # pylint: disable=g-import-not-at-top
+  vit.init_backbone_from(classifier, source)
