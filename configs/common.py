@@ -112,6 +112,8 @@ def get_config() -> ml_collections.ConfigDict:
   config.serve = ml_collections.ConfigDict()
   config.serve.host = '127.0.0.1'
   config.serve.port = 7860
+  config.serve.examples_dir = ''  # example images; '' = a few from the evaluation split
+  config.serve.rating_dir = ''  # images to rate; '' = the evaluation split (style_val.csv)
 
   # Keep the model's input size tied to the data's crop size.
   config.model.image_size = config.data.get_ref('image_size')

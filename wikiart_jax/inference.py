@@ -35,16 +35,16 @@ class Predictor:
     with config.unlocked():
       config.init_from = ''
     model = build.build_model(config, self.vocab)
-    graphdef, rest, self._params, self.step, self.mesh = (
+    self.graphdef, self.rest, self.params, self.step, self.mesh = (
         checkpointing.restore_for_model(workdir, model, config.eval.step))
-    self._forward = step_lib.make_eval_step(graphdef, rest)
+    self._forward = step_lib.make_eval_step(self.graphdef, self.rest)
     self._names = {'style': self.vocab.style, 'genre': self.vocab.genre,
                    'artist': self.vocab.artist_names}
 
   def probabilities(self, batch_images: np.ndarray) -> dict[str, np.ndarray]:
     """Class probabilities per head for preprocessed images [B,S,S,3]."""
     padded = _pad_to_devices(batch_images)
-    probs = self._forward(self._params, pipeline.to_global({'image': padded}, self.mesh))
+    probs = self._forward(self.params, pipeline.to_global({'image': padded}, self.mesh))
     return {k: np.asarray(v)[:len(batch_images)] for k, v in jax.device_get(probs).items()}
 
   def preprocess(self, rgb: np.ndarray) -> np.ndarray:

@@ -1,0 +1,59 @@
+"""benchmarks/serve_load.py against a live demo server (few requests; 200 with -m slow)."""
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from serve_helpers import ROOT
+from serve_helpers import running_server
+
+
+@pytest.fixture(scope='module')
+def server(trained_workdir):  # pylint: disable=redefined-outer-name
+  with running_server(trained_workdir) as (url, proc):
+    yield url, proc, trained_workdir
+
+
+def _image(workdir):
+  raw = os.path.join(workdir, 'synthetic_raw')
+  with open(os.path.join(raw, 'style_val.csv'), encoding='utf-8') as f:
+    return os.path.join(raw, f.readline().split(',')[0])
+
+
+def _run_benchmark(url, image, requests, clients):
+  proc = subprocess.run(
+      [sys.executable, 'benchmarks/serve_load.py', f'--url={url}', f'--image={image}',
+       f'--requests={requests}', f'--clients={clients}'],
+      cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
+      env=dict(os.environ, GRADIO_ANALYTICS_ENABLED='False'))
+  return proc.returncode, proc.stdout + proc.stderr
+
+
+def test_concurrent_requests_all_succeed(server):  # pylint: disable=redefined-outer-name
+  url, proc, workdir = server
+  code, out = _run_benchmark(url, _image(workdir), requests=24, clients=8)
+  assert code == 0, out
+  assert '24 requests, 8 clients, 0 errors' in out
+  p50, p95 = map(float, re.search(r'p50 ([\d.]+)\s+p95 ([\d.]+)', out).groups())
+  assert 0 < p50 <= p95
+  assert proc.poll() is None  # the server is still up
+
+
+def test_a_bad_image_counts_as_an_error(server, tmp_path):  # pylint: disable=redefined-outer-name
+  url, proc, _ = server
+  bad = tmp_path / 'bad.jpg'
+  bad.write_bytes(b'not a jpeg')
+  code, out = _run_benchmark(url, str(bad), requests=2, clients=2)
+  assert code == 1 and '2 errors' in out and 'bad.jpg: not an image' in out, out
+  assert proc.poll() is None
+
+
+@pytest.mark.slow
+def test_two_hundred_requests_from_eight_clients(server):  # pylint: disable=redefined-outer-name
+  url, _, workdir = server
+  code, out = _run_benchmark(url, _image(workdir), requests=200, clients=8)
+  print(out)
+  assert code == 0 and '200 requests, 8 clients, 0 errors' in out, out

@@ -1,0 +1,1 @@
+"""Web demo: describe an artwork, attention rollout, human ratings (`config.mode=serve`)."""
