@@ -27,6 +27,8 @@ def run(config, workdir: str) -> int:
   """Dispatches on config.mode; returns the process exit code."""
   if config.mode not in MODES:
     raise ValueError(f'config.mode={config.mode!r}: expected one of {", ".join(MODES)}')
+  from wikiart_jax.train import distributed  # pylint: disable=g-import-not-at-top
+  distributed.initialize(config)  # before any device is touched; no-op for one process
   if config.mode == 'train':
     from wikiart_jax.train import loop  # pylint: disable=g-import-not-at-top
     loop.train_and_evaluate(config, workdir)
@@ -43,6 +45,9 @@ def run(config, workdir: str) -> int:
       print(f'error: {failures} input file(s) could not be read (listed above)',
             file=sys.stderr)
       return 1
+  elif config.mode == 'bench':
+    from wikiart_jax import bench  # pylint: disable=g-import-not-at-top
+    bench.run(config, workdir)
   elif config.mode == 'serve':
     from wikiart_jax.serve import server  # pylint: disable=g-import-not-at-top
     server.serve(config, workdir)

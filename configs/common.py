@@ -89,6 +89,7 @@ def get_config() -> ml_collections.ConfigDict:
   train.weight_decay = 0.05
   train.grad_clip_norm = 1.0  # 0 = off
   train.grad_accum_steps = 1  # micro-batches per optimizer step (data.batch_size in all)
+  train.fsdp = 1  # devices sharing each parameter and its Adam state (FSDP); 1 = replicated
   train.label_smoothing = 0.1  # on the style task
   train.focal_gamma = 2.0  # focal loss on the artist task
   train.lambda_artist = 0.5
@@ -108,6 +109,18 @@ def get_config() -> ml_collections.ConfigDict:
   config.predict.inputs = ''  # comma-separated image files or folders
   config.predict.output = ''  # .jsonl path; '' = print only
   config.predict.top_k = 5
+
+  config.distributed = ml_collections.ConfigDict()
+  config.distributed.coordinator_address = ''  # host:port of process 0; '' = $JAX_COORDINATOR_ADDRESS or auto (SLURM, Open MPI)
+  config.distributed.num_processes = 0  # 0 = $JAX_NUM_PROCESSES, else detected, else 1
+  config.distributed.process_id = -1  # -1 = $JAX_PROCESS_ID, else detected
+
+  config.bench = ml_collections.ConfigDict()
+  config.bench.steps = 20  # timed train steps
+  config.bench.warmup_steps = 3  # untimed steps after compilation
+  config.bench.torch = True  # also time the same-size timm ViT when torch and timm import
+  config.bench.torch_compile = True  # torch.compile the timm baseline
+  config.bench.timm_model = ''  # '' = from model.variant (B/16, L/14; else timm's generic ViT at our size)
 
   config.serve = ml_collections.ConfigDict()
   config.serve.host = '127.0.0.1'

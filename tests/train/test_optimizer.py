@@ -49,11 +49,13 @@ def test_schedule_warms_up_then_decays_to_zero():
   assert float(schedule(100)) == pytest.approx(0.0, abs=1e-9)
 
 
-def test_later_stage_schedule_starts_at_its_own_step():
+def test_later_stage_schedule_counts_from_the_stage_start():
+  # optax calls it with the new optimizer state's own count: 0 at the stage start.
   stage = stages.Stage(start=40, end=100, blocks=2)
   schedule = optimizer.make_schedule(_train_config(stage_warmup_steps=0), stage, peak=1e-3)
-  np.testing.assert_allclose(float(schedule(40)), 1e-3, rtol=1e-6)
-  np.testing.assert_allclose(float(schedule(70)), 5e-4, rtol=1e-5)
+  np.testing.assert_allclose(float(schedule(0)), 1e-3, rtol=1e-6)
+  np.testing.assert_allclose(float(schedule(30)), 5e-4, rtol=1e-5)
+  assert float(schedule(60)) == pytest.approx(0.0, abs=1e-12)
 
 
 def test_stage_parsing_and_errors():

@@ -36,6 +36,7 @@ class Checkpointer:
         best_mode='max',
         preservation_policy=checkpoint_managers.AnyPreservationPolicy(policies),
         create=not read_only, read_only=read_only,
+        save_interval_steps=0 if read_only else 1,
         # Synchronous saves: a crash right after `save` returns loses nothing.
         enable_async_checkpointing=False)
     self.directory = os.path.join(os.path.abspath(workdir), 'checkpoints')

@@ -44,7 +44,7 @@ def _setup(config: ml_collections.ConfigDict, workdir: str):
   """Dataset info, mesh, model split into (graphdef, params, rest)."""
   _prepare_once(config, workdir)
   info = prepare.load_info(config, workdir)
-  mesh = sharding.make_mesh()
+  mesh = sharding.make_mesh(config.train.fsdp)
   model = build.build_model(config, info.vocab)
   style_to_family = model.style_to_family
   graphdef, params, rest = state_lib.split_model(model)
@@ -61,15 +61,16 @@ def _window_scalars(window) -> dict[str, float]:
 class _StagedTrainer:
   """The optimizer and the jitted step of the current unfreezing stage."""
 
-  def __init__(self, config, graphdef, rest, params, info, style_to_family):
+  def __init__(self, config, graphdef, rest, params, info, style_to_family, mesh):
     self._config = config
+    self._mesh = mesh
     self._graphdef, self._rest = graphdef, rest
     self._style_to_family = style_to_family
     self.num_layers = vit_lib.ViTConfig.from_config(config.model).num_layers
     steps_per_epoch = max(info.num_examples['train'] // config.data.batch_size, 1)
     self.stages = stages_lib.parse(config.train, steps_per_epoch)
     self.index = None
-    self.tx = self.step_fn = self.schedule = None
+    self.tx = self.step_fn = self.schedule = self.state_sharding = None
     self._params_template = params
 
   def enter(self, index: int) -> None:
@@ -78,15 +79,20 @@ class _StagedTrainer:
     stage = self.stages[index]
     self.index = index
     self.tx = optimizer.make_optimizer(cfg, self._params_template, stage, self.num_layers)
-    self.schedule = optimizer.make_schedule(cfg, stage)
+    stage_schedule = optimizer.make_schedule(cfg, stage)
+    self.schedule = lambda step: stage_schedule(step - stage.start)  # global step
     labels = stages_lib.labels(self._params_template, stage, self.num_layers,
                                cfg.get('layer_decay', 1.0))
     all_train = all(g != stages_lib.FROZEN for g in jax.tree.leaves(labels))
+    self.state_sharding = sharding.state_shardings(
+        jax.eval_shape(lambda p: state_lib.create(p, self.tx), self._params_template),
+        self._mesh)
     self.step_fn = step_lib.make_train_step(
         self._graphdef, self._rest, self.tx, cfg, self.schedule,
         dropout_key=jax.random.key(self._config.seed + 1),
         style_to_family=self._style_to_family,
-        trainable=None if all_train else stages_lib.trainable_mask(labels))
+        trainable=None if all_train else stages_lib.trainable_mask(labels),
+        state_sharding=self.state_sharding, mesh=self._mesh)
 
   def describe(self) -> str:
     stage = self.stages[self.index]
@@ -104,14 +110,14 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
   workdir = os.path.abspath(workdir)
   os.makedirs(workdir, exist_ok=True)
   info, mesh, graphdef, params, rest, style_to_family = _setup(config, workdir)
-  trainer = _StagedTrainer(config, graphdef, rest, params, info, style_to_family)
+  trainer = _StagedTrainer(config, graphdef, rest, params, info, style_to_family, mesh)
   ckpt = checkpointing.Checkpointer(
       workdir, keep=config.train.keep_checkpoints,
       best_metric=config.eval.best_metric)
   start = ckpt.latest_step() or 0
   # A checkpoint holds the optimizer state of the stage that produced it.
   trainer.enter(stages_lib.index_at(trainer.stages, max(start - 1, 0)))
-  state = sharding.replicate(state_lib.create(params, trainer.tx), mesh)
+  state = jax.device_put(state_lib.create(params, trainer.tx), trainer.state_sharding)
   del params
   train_iter = pipeline.make_train_iter(
       config, workdir, process_index=jax.process_index(),
@@ -146,7 +152,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
       if next_index != trainer.index:
         # New stage: new trainable set, fresh optimizer state for it.
         trainer.enter(next_index)
-        state = state.replace(opt_state=trainer.tx.init(state.params))
+        state = jax.device_put(state.replace(opt_state=trainer.tx.init(state.params)),
+                             trainer.state_sharding)
         progress.write(trainer.describe())
       with jax.profiler.StepTraceAnnotation('train', step_num=step):
         batch = pipeline.to_global(next(train_iter), mesh)
@@ -200,4 +207,13 @@ def evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
   report.write_eval(step, eval_metrics, info.vocab, from_eval_mode=True)
   print(summaries.eval_line(step, eval_metrics), flush=True)
   report.close()
+  if jax.process_index() == 0:
+    # Imported here: the report pulls in the web demo's ratings and plotting.
+    from wikiart_jax import inference  # pylint: disable=g-import-not-at-top
+    from wikiart_jax.eval import eval_report  # pylint: disable=g-import-not-at-top
+    path = eval_report.write(
+        workdir, info.path, config.eval.split, config.data.image_size, info.vocab,
+        eval_metrics, inference.make_forward(graphdef, rest, params, mesh),
+        family_names=list(config.model.style_families.keys()))
+    print(f'report: {path}', flush=True)
   return report.metrics_json()

@@ -16,7 +16,10 @@ from wikiart_jax.train import stages as stages_lib
 def make_schedule(train_config: ml_collections.ConfigDict,
                   stage: stages_lib.Stage | None = None,
                   peak: float | None = None) -> optax.Schedule:
-  """Learning rate at a global step: linear warm-up, then cosine decay to zero.
+  """Learning rate at a step of the stage: linear warm-up, then cosine decay to 0.
+
+  The step counts from the stage's start: optax calls the schedule with its own
+  update count, which starts afresh with each stage's new optimizer state.
 
   Args:
     train_config: `config.train`.
@@ -28,10 +31,9 @@ def make_schedule(train_config: ml_collections.ConfigDict,
   warmup = (train_config.warmup_steps if stage.start == 0
             else train_config.get('stage_warmup_steps', 0))
   warmup = min(warmup, length - 1)
-  inner = optax.warmup_cosine_decay_schedule(
+  return optax.warmup_cosine_decay_schedule(
       init_value=0.0, peak_value=train_config.learning_rate if peak is None else peak,
       warmup_steps=warmup, decay_steps=max(length, warmup + 1), end_value=0.0)
-  return lambda step: inner(step - stage.start)
 
 
 def group_peak(train_config: ml_collections.ConfigDict, group: str,

@@ -18,6 +18,7 @@ from flax import nnx
 
 from wikiart_jax.eval import classification
 from wikiart_jax.train import losses
+from wikiart_jax.train import sharding
 from wikiart_jax.train import state as state_lib
 
 TASKS = ('style', 'artist', 'genre')
@@ -52,7 +53,7 @@ def make_train_step(graphdef, rest, tx: optax.GradientTransformation,
                     train_config: ml_collections.ConfigDict,
                     schedule: optax.Schedule, dropout_key: jax.Array,
                     style_to_family: np.ndarray | None = None,
-                    trainable=None,
+                    trainable=None, state_sharding=None, mesh=None,
                     ) -> Callable[[state_lib.TrainState, dict], tuple]:
   """Returns jit(step)(state, batch) -> (new state, TrainMetrics of this step).
 
@@ -65,6 +66,8 @@ def make_train_step(graphdef, rest, tx: optax.GradientTransformation,
     style_to_family: for a hierarchical style head.
     trainable: a pytree of bools like the params; gradients stop at False
       leaves, so no backward pass runs through frozen blocks. None: all train.
+    state_sharding, mesh: the train state's layout (FSDP) to keep across steps;
+      None lets jit follow its inputs.
   """
   accum = int(train_config.get('grad_accum_steps', 1) or 1)
 
@@ -117,7 +120,11 @@ def make_train_step(graphdef, rest, tx: optax.GradientTransformation,
     new_state = state.replace(step=state.step + 1, params=params, opt_state=opt_state)
     return new_state, metrics
 
-  return jax.jit(train_step, donate_argnums=0)
+  if state_sharding is None:
+    return jax.jit(train_step, donate_argnums=0)
+  in_shardings, out_shardings = sharding.train_step_shardings(state_sharding, mesh)
+  return jax.jit(train_step, donate_argnums=0, in_shardings=in_shardings,
+                 out_shardings=out_shardings)
 
 
 def make_eval_step(graphdef, rest) -> Callable[[nnx.State, dict], dict]:
