@@ -21,6 +21,21 @@ from wikiart_jax.train import step as step_lib
 TASKS = ('style', 'artist', 'genre')
 
 
+def make_forward(graphdef, rest, params, mesh):
+  """images float32 [B,S,S,3] (numpy) -> {head: probabilities [B,C]} (numpy).
+
+  Any batch size: the batch is padded to a multiple of the device count.
+  """
+  eval_step = step_lib.make_eval_step(graphdef, rest)
+
+  def forward(batch_images: np.ndarray) -> dict[str, np.ndarray]:
+    padded = _pad_to_devices(batch_images)
+    probs = eval_step(params, pipeline.to_global({'image': padded}, mesh))
+    return {k: np.asarray(v)[:len(batch_images)] for k, v in jax.device_get(probs).items()}
+
+  return forward
+
+
 class Predictor:
   """Top-k labels and descriptions for images, from a trained workdir."""
 
@@ -37,15 +52,9 @@ class Predictor:
     model = build.build_model(config, self.vocab)
     self.graphdef, self.rest, self.params, self.step, self.mesh = (
         checkpointing.restore_for_model(workdir, model, config.eval.step))
-    self._forward = step_lib.make_eval_step(self.graphdef, self.rest)
+    self.probabilities = make_forward(self.graphdef, self.rest, self.params, self.mesh)
     self._names = {'style': self.vocab.style, 'genre': self.vocab.genre,
                    'artist': self.vocab.artist_names}
-
-  def probabilities(self, batch_images: np.ndarray) -> dict[str, np.ndarray]:
-    """Class probabilities per head for preprocessed images [B,S,S,3]."""
-    padded = _pad_to_devices(batch_images)
-    probs = self._forward(self.params, pipeline.to_global({'image': padded}, self.mesh))
-    return {k: np.asarray(v)[:len(batch_images)] for k, v in jax.device_get(probs).items()}
 
   def preprocess(self, rgb: np.ndarray) -> np.ndarray:
     return pipeline.eval_transform(rgb, self.image_size)
