@@ -73,6 +73,8 @@ def get_config() -> ml_collections.ConfigDict:
   model.style_families = ml_collections.ConfigDict(
       {k: list(v) for k, v in STYLE_FAMILIES.items()})
   model.dtype = 'bfloat16'  # compute dtype; parameters stay float32
+  model.attention = 'auto'  # auto (cuDNN on GPU with bf16, tokens padded to x16) | xla | cudnn
+  model.remat = 'none'  # none | full | dots: activation memory vs recompute in each block
 
   config.train = train = ml_collections.ConfigDict()
   train.num_steps = 20_000

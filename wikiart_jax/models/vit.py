@@ -58,6 +58,14 @@ _ACTIVATIONS = {
     'quick_gelu': lambda x: x * jax.nn.sigmoid(1.702 * x),
 }
 _INIT = nnx.initializers.truncated_normal(stddev=0.02)  # HF ViT's initializer_range
+# Rematerialisation trades compute for activation memory: 'full' recomputes each
+# block in the backward pass; 'dots' keeps the matmul outputs and recomputes the
+# cheap elementwise work (softmax, GELU, LayerNorm).
+_REMAT_POLICIES = {
+    'none': None,
+    'full': jax.checkpoint_policies.nothing_saveable,
+    'dots': jax.checkpoint_policies.dots_with_no_batch_dims_saveable,
+}
 
 
 def variant_sizes(variant: str) -> tuple[int, int, int, int, int]:
@@ -90,6 +98,7 @@ class ViTConfig:
   dtype: str = 'float32'  # compute dtype
   param_dtype: str = 'float32'
   attention: str = 'auto'  # auto | xla | cudnn
+  remat: str = 'none'  # none | full | dots: what each block keeps for the backward pass
 
   def __post_init__(self):
     if self.activation not in _ACTIVATIONS:
@@ -107,6 +116,9 @@ class ViTConfig:
                        f'model.patch_size {self.patch_size}')
     if not 0.0 <= self.dropout < 1.0:
       raise ValueError(f'model.dropout must be in [0, 1), got {self.dropout}')
+    if self.remat not in _REMAT_POLICIES:
+      raise ValueError(f'model.remat must be one of {sorted(_REMAT_POLICIES)}, '
+                       f'got {self.remat!r}')
     for field in ('dtype', 'param_dtype'):
       try:
         jnp.dtype(getattr(self, field))
@@ -125,8 +137,7 @@ class ViTConfig:
   @classmethod
   def from_config(cls, model_config: Any) -> 'ViTConfig':
     """Builds the config from `config.model`; explicit size fields override the variant."""
-    names = [f.name for f in dataclasses.fields(cls)
-             if f.name not in ('param_dtype', 'attention')]
+    names = [f.name for f in dataclasses.fields(cls) if f.name != 'param_dtype']
     overrides = {n: model_config[n] for n in names if n in model_config}
     return cls.from_variant(model_config['variant'], **overrides)
 
@@ -272,9 +283,13 @@ class ViT(nnx.Module):
     if self.pre_layernorm is not None:
       x = self.pre_layernorm(x)
     hidden_states, attention = [x], []
+    remat = cfg.remat != 'none' and not return_attention
     for block in self.layers:
-      x, weights = block(x, deterministic=deterministic, rngs=rngs,
-                         return_weights=return_attention)
+      if remat:
+        x, weights = _remat_block(block, x, deterministic, rngs, cfg.remat)
+      else:
+        x, weights = block(x, deterministic=deterministic, rngs=rngs,
+                           return_weights=return_attention)
       hidden_states.append(x)
       attention.append(weights)
 
@@ -294,3 +309,11 @@ class ViT(nnx.Module):
     if return_attention:
       extras['attention'] = attention
     return pooled, tokens, extras
+
+
+def _remat_block(block: 'Block', x: jax.Array, deterministic: bool,
+                 rngs: nnx.Rngs | None, remat: str):
+  """Runs `block` under `nnx.remat` with the configured policy."""
+  def run(block, x, rngs):
+    return block(x, deterministic=deterministic, rngs=rngs, return_weights=False)
+  return nnx.remat(run, policy=_REMAT_POLICIES[remat])(block, x, rngs)
