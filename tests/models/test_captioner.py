@@ -1,0 +1,169 @@
+"""Captioners on backbone tokens: equal to transformers' GIT / GPT-2 on loaded weights."""
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import pytest
+import torch
+import transformers
+from flax import nnx
+
+from wikiart_jax.models import captioner as cap
+
+GIT_VISION = dict(hidden_size=24, num_hidden_layers=1, num_attention_heads=4,
+                  intermediate_size=32, image_size=16, patch_size=8)
+GIT = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=48,
+           vocab_size=53, max_position_embeddings=32, bos_token_id=1, eos_token_id=2,
+           pad_token_id=0)
+GPT2 = dict(vocab_size=53, n_positions=48, n_embd=32, n_layer=2, n_head=4)
+
+
+def _config(kind, init_from=''):
+  return ml_collections.ConfigDict(dict(
+      captioner=kind, dtype='float32', layer_norm_eps=1e-6,
+      caption_decoder=dict(init_from=init_from, hidden_size=32, num_layers=2, num_heads=4,
+                           mlp_dim=64, max_positions=48, dropout=0.1)))
+
+
+def _ids(batch=2, length=6):
+  ids = np.random.default_rng(0).integers(3, 53, (batch, length))
+  ids[:, 0] = 1
+  return ids
+
+
+def test_git_captioner_equals_transformers_git(tmp_path):
+  torch.manual_seed(0)
+  ref = transformers.GitForCausalLM(transformers.GitConfig(vision_config=GIT_VISION, **GIT))
+  ref.eval().save_pretrained(tmp_path)
+  model = cap.build_captioner(_config('git', str(tmp_path)), 24, 53, rngs=nnx.Rngs(0))
+  pixels = torch.tensor(np.random.default_rng(1).normal(size=(2, 3, 16, 16)), dtype=torch.float32)
+  ids = _ids()
+  with torch.no_grad():
+    # The backbone's tokens stand for GIT's own image tower output.
+    tokens = ref.git.image_encoder(pixels).last_hidden_state.numpy()
+    want = ref(input_ids=torch.tensor(ids), pixel_values=pixels).logits.numpy()
+  got = model(jnp.asarray(tokens), jnp.asarray(ids))
+  assert got.shape == (2, 6, 53) and got.dtype == jnp.float32
+  np.testing.assert_allclose(np.asarray(got), want[:, tokens.shape[1]:], atol=1e-4)
+
+
+def test_prefix_captioner_equals_transformers_gpt2(tmp_path):
+  torch.manual_seed(0)
+  ref = transformers.GPT2LMHeadModel(transformers.GPT2Config(**GPT2)).eval()
+  ref.save_pretrained(tmp_path)
+  model = cap.build_captioner(_config('prefix', str(tmp_path)), 24, 53, rngs=nnx.Rngs(0))
+  tokens = jax.random.normal(jax.random.key(0), (2, 5, 24))
+  ids = _ids()
+  prefix = np.asarray(model.prefix(tokens))
+  with torch.no_grad():
+    embeds = torch.cat([torch.tensor(prefix), ref.transformer.wte(torch.tensor(ids))], dim=1)
+    want = ref(inputs_embeds=embeds).logits.numpy()[:, 5:]
+  np.testing.assert_allclose(np.asarray(model(tokens, jnp.asarray(ids))), want, atol=1e-4)
+
+
+@pytest.mark.parametrize('kind', ['git', 'prefix'])
+def test_teacher_forcing_is_causal_and_trains_the_backbone(kind):
+  model = cap.Captioner(_config(kind), 24, 41, rngs=nnx.Rngs(0))
+  tokens = jax.random.normal(jax.random.key(1), (2, 5, 24))
+  ids = jnp.asarray(_ids()) % 41
+  logits = model(tokens, ids)
+  changed = model(tokens, ids.at[:, 4].set(7))
+  np.testing.assert_allclose(logits[:, :4], changed[:, :4], atol=1e-6)  # no peeking ahead
+  assert not np.allclose(logits[:, 4], changed[:, 4])
+  mask = jnp.ones_like(ids)
+  grad = jax.grad(lambda t: cap.caption_loss(model(t, ids), ids, mask)[0])(tokens)
+  assert float(jnp.abs(grad).sum()) > 0
+  # Dropout is on when not deterministic and reads its keys from the call.
+  a = model(tokens, ids, deterministic=False, rngs=nnx.Rngs(dropout=1))
+  b = model(tokens, ids, deterministic=False, rngs=nnx.Rngs(dropout=2))
+  assert not np.allclose(a, b)
+
+
+@pytest.mark.parametrize('kind', ['git', 'prefix'])
+def test_cached_decoding_equals_teacher_forcing(kind):
+  model = cap.Captioner(_config(kind), 24, 41, rngs=nnx.Rngs(0))
+  tokens = jax.random.normal(jax.random.key(1), (2, 5, 24))
+  ids = jnp.asarray(_ids()) % 41
+  full = model(tokens, ids)
+  cache = model.init_cache(2, 5, 8)
+  logits, cache = model.prefill(tokens, ids[:, :2], cache)
+  np.testing.assert_allclose(logits, full[:, :2], atol=1e-5)
+  for t in range(2, 6):
+    logits, cache = model.decode_step(ids[:, t:t + 1], cache)
+    np.testing.assert_allclose(logits[:, 0], full[:, t], atol=1e-5)
+
+
+def test_caption_loss_equals_torch_cross_entropy():
+  rng = np.random.default_rng(0)
+  logits = rng.normal(size=(3, 7, 11)).astype(np.float32)
+  tokens = rng.integers(0, 11, (3, 7))
+  mask = np.ones((3, 7), np.int32)
+  mask[0, 5:] = 0
+  mask[2, :2] = 0  # a prompt: not predicted
+  total, count = cap.caption_loss(jnp.asarray(logits, jnp.bfloat16).astype(jnp.float32),
+                                  jnp.asarray(tokens), jnp.asarray(mask))
+  targets = torch.tensor(np.where(mask[:, 1:] == 1, tokens[:, 1:], -100))
+  want = torch.nn.functional.cross_entropy(
+      torch.tensor(np.asarray(jnp.asarray(logits, jnp.bfloat16).astype(jnp.float32)))[:, :-1]
+      .reshape(-1, 11), targets.reshape(-1), ignore_index=-100, reduction='sum')
+  assert int(count) == mask[:, 1:].sum()
+  np.testing.assert_allclose(float(total), want.item(), rtol=1e-5)
+  with pytest.raises(ValueError, match='shapes disagree'):
+    cap.caption_loss(jnp.asarray(logits), jnp.asarray(tokens[:, :3]), jnp.asarray(mask))
+
+
+def test_build_and_config_errors(tmp_path):
+  assert cap.build_captioner(_config('none'), 24, 41, rngs=nnx.Rngs(0)) is None
+  with pytest.raises(ValueError, match="captioner must be one of"):
+    cap.build_captioner(_config('lstm'), 24, 41, rngs=nnx.Rngs(0))
+  torch.manual_seed(0)
+  transformers.GPT2LMHeadModel(transformers.GPT2Config(**GPT2)).save_pretrained(tmp_path)
+  for kind, text in (('git', 49), ('prefix', 44)):  # GPT-2's prefix takes 5 positions
+    model = cap.Captioner(_config(kind), 24, 41, rngs=nnx.Rngs(0))
+    with pytest.raises(ValueError, match='has 48 positions but needs 49'):
+      model(jnp.zeros((1, 5, 24)), jnp.zeros((1, text), jnp.int32))
+    with pytest.raises(ValueError, match='raise model.caption_decoder.max_positions'):
+      model.init_cache(1, 5, text)
+  with pytest.raises(ValueError, match='tokenizer has 41 tokens but .* expects 53'):
+    cap.build_captioner(_config('prefix', str(tmp_path)), 24, 41, rngs=nnx.Rngs(0))
+
+
+def test_overfits_one_caption_then_generates_it(tmp_path):
+  """The whole chain: labels -> target tokens -> loss -> training -> cached generation -> text."""
+  import optax  # pylint: disable=g-import-not-at-top
+  from wikiart_jax import generate as gen  # pylint: disable=g-import-not-at-top
+  from wikiart_jax.data import captions, metadata  # pylint: disable=g-import-not-at-top
+  from wikiart_jax.data import tokenizer as tok_lib  # pylint: disable=g-import-not-at-top
+  vocab = metadata.Vocabularies.build([('claude-monet', 'Claude Monet')])
+  tok = tok_lib.build_demo_tokenizer(str(tmp_path), captions.training_texts(vocab),
+                                     vocab_size=500)
+  example = {'style': np.int32(vocab.style.index('Impressionism')), 'artist': np.int32(0),
+             'genre': np.int32(vocab.genre.index('landscape')), 'year': np.int32(1919),
+             'title': b'Nymphes'}
+  out = captions.CaptionTransform(vocab, tok, max_len=40, languages=['fr']).random_map(
+      example, np.random.default_rng(0))
+  ids, mask = jnp.asarray(out['caption_tokens'])[None], jnp.asarray(out['caption_mask'])[None]
+  model = cap.Captioner(_config('git'), 16, len(tok), rngs=nnx.Rngs(0))
+  image = jax.random.normal(jax.random.key(0), (1, 3, 16))
+  opt = nnx.Optimizer(model, optax.adam(3e-3), wrt=nnx.Param)
+
+  @nnx.jit
+  def step(model, opt):
+    def loss(m):
+      total, count = cap.caption_loss(m(image, ids), ids, mask)
+      return total / count
+    value, grads = nnx.value_and_grad(loss)(model)
+    opt.update(model, grads)
+    return value
+
+  for _ in range(150):
+    value = step(model, opt)
+  assert float(value) < 0.05
+  special = tok_lib.special_ids(tok)
+  generated = gen.generate(model, np.array([captions.prompt_ids(tok, 'fr')]), image_tokens=image,
+                           max_new_tokens=40, eos_id=special.eos, pad_id=special.pad)
+  want = tok.decode(out['caption_tokens'][out['caption_mask'] == 1][:-1].tolist()).strip()
+  assert gen.decode_texts(generated, tok, special.eos) == [want]
+  assert want in captions.references('Impressionism', 'Claude Monet', 'landscape', 1919,
+                                     'Nymphes')['fr']
