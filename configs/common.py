@@ -47,6 +47,12 @@ def get_config() -> ml_collections.ConfigDict:
   data.worker_count = 0  # grain worker processes (0 = in the main process)
   data.artist_balance_alpha = 0.0  # sample weight 1/count**alpha for the artist task; 0 = off
   data.shuffle_seed = 0
+  data.caption = ml_collections.ConfigDict()
+  data.caption.max_len = 48  # BOS + language tag + sentence + EOS, padded
+  data.caption.languages = ('en', 'fr')  # one drawn per training example
+  data.caption.tokenizer = ''  # 'hf:<id>' or a folder; '' = a small BPE built in <workdir>/caption_tokenizer
+  data.caption.artemis_csv = ''  # optional ArtEmis CSV (art_style, painting, emotion, utterance)
+  data.caption.artemis_ratio = 0.0  # share of English targets taken from ArtEmis
   data.synthetic = ml_collections.ConfigDict()
   data.synthetic.images_per_style = 60  # rendered images per style (train + val)
   data.synthetic.image_size = 64  # side of the rendered images
@@ -73,6 +79,15 @@ def get_config() -> ml_collections.ConfigDict:
   model.style_families = ml_collections.ConfigDict(
       {k: list(v) for k, v in STYLE_FAMILIES.items()})
   model.dtype = 'bfloat16'  # compute dtype; parameters stay float32
+  model.captioner = 'none'  # none | git (GIT decoder over [image; text]) | prefix (GPT-2 with an image prefix)
+  model.caption_decoder = ml_collections.ConfigDict()
+  model.caption_decoder.init_from = ''  # 'hf:<id>' or folder of a GIT (git) or GPT-2 (prefix); its config.json sets the sizes
+  model.caption_decoder.hidden_size = 512
+  model.caption_decoder.num_layers = 4
+  model.caption_decoder.num_heads = 8
+  model.caption_decoder.mlp_dim = 2048
+  model.caption_decoder.max_positions = 512  # git: text positions; prefix: image tokens + text
+  model.caption_decoder.dropout = 0.1
   model.attention = 'auto'  # auto (cuDNN on GPU with bf16, tokens padded to x16) | xla | cudnn
   model.remat = 'none'  # none | full | dots: activation memory vs recompute in each block
 
@@ -97,6 +112,7 @@ def get_config() -> ml_collections.ConfigDict:
   train.lambda_artist = 0.5
   train.lambda_genre = 1.0
   train.lambda_family = 0.5  # extra loss on P(family) when the style head is hierarchical
+  train.lambda_caption = 1.0  # weight of the captioning loss (when model.captioner is set)
   train.log_every = 50  # steps between training summaries
   train.eval_every = 1_000  # steps between held-out evaluations (and checkpoints)
   train.keep_checkpoints = 3  # the last k are kept, and the best on eval.best_metric
@@ -106,6 +122,12 @@ def get_config() -> ml_collections.ConfigDict:
   config.eval.step = -1  # checkpoint step to evaluate; -1 = latest
   config.eval.split = 'val'
   config.eval.best_metric = 'style_top1'  # which metric picks the best checkpoint
+  config.eval.caption = ml_collections.ConfigDict()
+  config.eval.caption.method = 'greedy'  # greedy | beam | sample (top-p)
+  config.eval.caption.num_beams = 4
+  config.eval.caption.length_penalty = 1.0
+  config.eval.caption.top_p = 0.9
+  config.eval.caption.clip_from = ''  # CLIP ('hf:<id>' or folder) for CLIPScore; '' = skip
 
   config.predict = ml_collections.ConfigDict()
   config.predict.inputs = ''  # comma-separated image files or folders

@@ -75,6 +75,7 @@ def test_timm_model_has_our_backbone_size():
 def _tiny_config(**bench_fields):
   config = demo.get_config('tiny')
   config.model.num_layers = 1  # a fast compile: the figures, not the model, are tested
+  config.model.captioner = 'none'  # the analytic FLOP count covers the ViT and heads
   config.bench = ml_collections.ConfigDict(
       dict(dict(steps=2, warmup_steps=1, torch=False, torch_compile=False), **bench_fields))
   return config
@@ -133,6 +134,7 @@ import ml_collections
 from wikiart_jax import bench
 config = demo.get_config('tiny')
 config.model.num_layers = 1
+config.model.captioner = 'none'  # the analytic FLOP count covers the ViT and heads
 config.bench = ml_collections.ConfigDict(dict(steps=2, warmup_steps=1, torch=True,
                                               torch_compile=False))
 bench.run(config, {workdir!r})

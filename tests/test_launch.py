@@ -1,5 +1,6 @@
 """End to end through the command line: train, eval, predict, resume, bad input."""
 
+import csv
 import json
 import os
 import signal
@@ -17,9 +18,9 @@ from conftest import subprocess_env
 TINY = [f'--config={os.path.join(ROOT, "configs", "demo.py")}:tiny']
 
 
-def launch(workdir, *overrides, check=True, timeout=600):
+def launch(workdir, *overrides, check=True, timeout=600, config=TINY):
   """Runs launch.py in a subprocess; returns the CompletedProcess."""
-  cmd = [sys.executable, os.path.join(ROOT, 'launch.py'), *TINY,
+  cmd = [sys.executable, os.path.join(ROOT, 'launch.py'), *config,
          f'--workdir={workdir}', *overrides]
   proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT,
                         env=subprocess_env())
@@ -59,6 +60,21 @@ def test_eval_mode_reproduces_training_metrics(trained_workdir):
   for task, values in logged.items():
     for key in ('top1', 'top5', 'f1_macro'):
       assert abs(again['eval'][task][key] - values[key]) <= 1e-6, (task, key)
+  # The report: tables, confusion matrices, class-count charts, sample grid.
+  report_dir = os.path.join(workdir, 'report')
+  with open(os.path.join(report_dir, 'index.html'), encoding='utf-8') as f:
+    html = f.read()
+  assert '<table' in html and 'macro' in html.lower()
+  images = os.listdir(os.path.join(report_dir, 'img'))
+  for prefix in ('confusion_style', 'confusion_genre', 'confusion_artist', 'counts_'):
+    found = [n for n in images if n.startswith(prefix)]
+    assert found, (prefix, images)
+    for name in found:
+      with Image.open(os.path.join(report_dir, 'img', name)) as image:
+        pixels = np.asarray(image.convert('L'))
+      assert pixels.std() > 0, name  # not a blank picture
+      assert f'img/{name}' in html
+  assert os.path.exists(os.path.join(report_dir, 'report.md'))
 
 
 def test_eval_of_a_missing_step_is_a_one_line_error(trained_workdir):
@@ -90,6 +106,10 @@ def test_predict_labels_images_and_reports_bad_files(trained_workdir, tmp_path):
       probs = [r['prob'] for r in record[task]]
       assert len(probs) == 5 and probs == sorted(probs, reverse=True)
     assert record['description']['en'] and record['description']['fr']
+  with open(tmp_path / 'out' / 'pred.csv', encoding='utf-8', newline='') as f:
+    rows = list(csv.DictReader(f))
+  assert [r['path'] for r in rows] == [r['path'] for r in records]
+  assert [r['style'] for r in rows] == [r['style'][0]['label'] for r in records]
 
 
 def test_misspelt_config_key_is_an_error(tmp_path):
@@ -108,6 +128,38 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path):
   checkpoints = sorted(os.listdir(os.path.join(workdir, 'checkpoints')))
   assert checkpoints == ['3']
   assert read_metrics(workdir)['step'] == 3
+
+
+def _params_at(workdir, step):
+  """The parameters saved at `step`, as {path: numpy array}."""
+  import jax  # pylint: disable=g-import-not-at-top
+  from wikiart_jax.data import metadata  # pylint: disable=g-import-not-at-top
+  from wikiart_jax.models import build  # pylint: disable=g-import-not-at-top
+  from wikiart_jax.train import checkpointing  # pylint: disable=g-import-not-at-top
+  from wikiart_jax.train import stages  # pylint: disable=g-import-not-at-top
+  import demo  # pylint: disable=g-import-not-at-top
+  vocab = metadata.Vocabularies.from_json(os.path.join(workdir, 'vocab.json'))
+  model = build.build_model(demo.get_config('tiny'), vocab)
+  params = checkpointing.restore_for_model(workdir, model, step)[2]
+  return {stages.path_name(p): np.asarray(v)
+          for p, v in jax.tree_util.tree_flatten_with_path(params)[0]}
+
+
+def test_stages_switch_inside_a_run_and_survive_a_resume(tmp_path):
+  workdir = str(tmp_path)
+  stage_args = ['--config.train.stages=0:heads, 4:last1', '--config.train.eval_every=2']
+  launch(workdir, '--config.train.num_steps=4', *stage_args)
+  proc = launch(workdir, '--config.train.num_steps=6', *stage_args)
+  assert 'Resuming from the checkpoint at step 4' in proc.stdout
+  assert 'stage 2/2 from step 4' in proc.stderr + proc.stdout
+  step2, step4, step6 = (_params_at(workdir, s) for s in (2, 4, 6))
+  for name in step2:
+    heads = name.startswith('heads/')
+    last_block = name.startswith(('backbone/layers/3/', 'backbone/layernorm/'))
+    # Stage 1 (steps 2 -> 4): only the heads move.
+    assert np.array_equal(step2[name], step4[name]) != heads, name
+    # Stage 2 (steps 4 -> 6, after the resume): the heads and the last block move.
+    assert np.array_equal(step4[name], step6[name]) != (heads or last_block), name
 
 
 def test_sigkill_then_restart_resumes(tmp_path):
@@ -135,3 +187,20 @@ def test_sigkill_then_restart_resumes(tmp_path):
   assert metrics['step'] == total
   # The history keeps the evaluations made before the kill.
   assert [h['step'] for h in metrics['history']][:2] == [2, 4]
+
+
+def test_captioner_trains_evaluates_and_describes(tmp_path):
+  workdir = str(tmp_path / 'run')
+  config = [f'--config={os.path.join(ROOT, "configs", "demo_caption.py")}:tiny']
+  launch(workdir, config=config)
+  caption = read_metrics(workdir)['eval']['caption']
+  for key in ('bleu1', 'bleu4', 'rouge_l', 'cider', 'style_named'):
+    assert caption[key] is not None and caption[key] >= 0.0, key
+  assert set(caption['by_lang']) == {'en', 'fr'}
+  image = next(p for p in sorted((tmp_path / 'run' / 'synthetic_raw').rglob('*.jpg')))
+  output = tmp_path / 'pred.jsonl'
+  launch(workdir, '--config.mode=predict', f'--config.predict.inputs={image}',
+         f'--config.predict.output={output}', config=config)
+  record = json.loads(output.read_text().splitlines()[0])
+  assert set(record['generated']) == {'en', 'fr'}
+  assert record['description']['en'] and record['description']['fr']

@@ -21,6 +21,7 @@ import copy
 import json
 import os
 import re
+import tempfile
 import time
 
 import jax
@@ -114,28 +115,42 @@ def _xla_flops(compiled) -> float | None:
   return float(cost['flops']) if cost and cost.get('flops', 0) > 0 else None
 
 
-def _random_batch(config, num_classes: dict, mesh, seed: int) -> dict:
-  """A batch made on the devices, already laid out as the train step wants it."""
+def _random_batch(config, num_classes: dict, mesh, seed: int,
+                  caption_vocab: int = 0) -> dict:
+  """A batch made on the devices, already laid out as the train step wants it.
+
+  With a captioner (`caption_vocab` > 0) it also holds full-length caption
+  targets, the captioner's worst case.
+  """
   b, s = config.data.batch_size, config.data.image_size
 
   def make(key):
-    keys = jax.random.split(key, 4)
+    keys = jax.random.split(key, 5)
     batch = {'image': jax.random.normal(keys[0], (b, s, s, 3), jnp.float32),
              'year': jnp.full((b,), 1900, jnp.int32)}
-    for k, task in zip(keys[1:], ('style', 'artist', 'genre')):
+    for k, task in zip(keys[1:4], ('style', 'artist', 'genre')):
       batch[task] = jax.random.randint(k, (b,), 0, num_classes[task], jnp.int32)
+    if caption_vocab:
+      length = config.data.caption.max_len
+      batch['caption_tokens'] = jax.random.randint(keys[4], (b, length), 0, caption_vocab,
+                                                   jnp.int32)
+      batch['caption_mask'] = jnp.ones((b, length), jnp.int32).at[:, :2].set(0)
     return batch
 
   return jax.jit(make, out_shardings=sharding.batch_sharding(mesh))(jax.random.key(seed))
 
 
-def time_jax(config: ml_collections.ConfigDict, settings: dict) -> dict:
+def time_jax(config: ml_collections.ConfigDict, settings: dict,
+             workdir: str | None = None) -> dict:
   """Compiles and times the real train step; returns the measured figures."""
   config = copy.deepcopy(config)
   config.init_from = ''  # random weights: speed does not depend on them
   vocab = bench_vocab()
   mesh = sharding.make_mesh(int(config.train.get('fsdp', 1) or 1))
-  model = build.build_model(config, vocab)
+  with tempfile.TemporaryDirectory() as scratch:
+    # The demo caption tokenizer, when one is needed, is built here.
+    model = build.build_model(config, vocab, workdir or scratch)
+  caption_vocab = (model.captioner.vocab_size if model.captioner is not None else 0)
   # Every head matrix multiplies once per image (biases are the 1-D leaves).
   head_kernels = [x.size for x in jax.tree.leaves(nnx.state(model.heads, nnx.Param))
                   if x.ndim == 2]
@@ -153,7 +168,7 @@ def time_jax(config: ml_collections.ConfigDict, settings: dict) -> dict:
                                dropout_key=jax.random.key(config.seed + 1),
                                style_to_family=style_to_family),
       state_sharding, mesh)
-  batch = _random_batch(config, vocab.num_classes, mesh, config.seed)
+  batch = _random_batch(config, vocab.num_classes, mesh, config.seed, caption_vocab)
 
   start = time.perf_counter()
   compiled = train_step.lower(state, batch).compile()
@@ -333,7 +348,7 @@ def run(config: ml_collections.ConfigDict, workdir: str | None = None) -> dict:
                      f'train.grad_accum_steps={config.train.grad_accum_steps}')
   baseline = (time_torch(config, settings) if settings['torch']
               else {'skipped': 'config.bench.torch is False'})
-  result = time_jax(config, settings)
+  result = time_jax(config, settings, workdir)
   result.update(variant=config.model.variant, batch_size=config.data.batch_size,
                 image_size=config.data.image_size, dtype=config.model.dtype,
                 grad_accum_steps=config.train.grad_accum_steps,

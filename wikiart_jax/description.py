@@ -142,12 +142,12 @@ _MUTE_H = ('henri', 'honoré', 'hector', 'hubert', 'hugues', 'hippolyte', 'horac
            'hélène', 'hortense', 'hokusai')
 
 
-def _an(word: str) -> str:
+def indefinite_article(word: str) -> str:
   """The English indefinite article for `word`, by its first letter."""
   return 'an' if word[:1].lower() in 'aeiou' else 'a'
 
 
-def _de(name: str) -> str:
+def french_de(name: str) -> str:
   """French "de" + name, elided before a vowel or a mute h ("d'Albrecht Dürer")."""
   low = name.lower()
   if low[:1] == 'y':  # "d'Yves" but "de Yayoi": y before a vowel is a consonant
@@ -198,7 +198,7 @@ def describe(style: str, artist_name: str | None, genre: str | None, *,
   title = (title or '').strip() or None
   if lang == 'en':
     adjective = STYLE_EN[style]
-    text = f'{_an(adjective)} {adjective} {GENRE_EN[genre] if genre else "work"}'
+    text = f'{indefinite_article(adjective)} {adjective} {GENRE_EN[genre] if genre else "work"}'
     if artist_name:
       text += f' by {artist_name}' + (f' ({year})' if year is not None else '')
     elif year is not None:
@@ -208,7 +208,7 @@ def describe(style: str, artist_name: str | None, genre: str | None, *,
     return text[0].upper() + text[1:] + '.'
   text = f'Style {STYLE_FR[style]}'
   if artist_name:
-    text += f', œuvre {_de(artist_name)}'
+    text += f', œuvre {french_de(artist_name)}'
   if year is not None:
     text += f' ({year})'
   if genre:

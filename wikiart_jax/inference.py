@@ -14,6 +14,7 @@ from wikiart_jax import description
 from wikiart_jax.data import images as images_lib
 from wikiart_jax.data import metadata
 from wikiart_jax.data import pipeline
+from wikiart_jax.eval import caption_eval
 from wikiart_jax.models import build
 from wikiart_jax.train import checkpointing
 from wikiart_jax.train import step as step_lib
@@ -21,17 +22,20 @@ from wikiart_jax.train import step as step_lib
 TASKS = ('style', 'artist', 'genre')
 
 
-def make_forward(graphdef, rest, params, mesh):
+def make_forward(graphdef, rest, params, mesh, with_tokens: bool = False):
   """images float32 [B,S,S,3] (numpy) -> {head: probabilities [B,C]} (numpy).
 
-  Any batch size: the batch is padded to a multiple of the device count.
+  Any batch size: the batch is padded to a multiple of the device count. With
+  `with_tokens` the forward returns (probabilities, backbone tokens [B,N,D]).
   """
-  eval_step = step_lib.make_eval_step(graphdef, rest)
+  eval_step = step_lib.make_eval_step(graphdef, rest, with_tokens=with_tokens)
 
-  def forward(batch_images: np.ndarray) -> dict[str, np.ndarray]:
-    padded = _pad_to_devices(batch_images)
-    probs = eval_step(params, pipeline.to_global({'image': padded}, mesh))
-    return {k: np.asarray(v)[:len(batch_images)] for k, v in jax.device_get(probs).items()}
+  def forward(batch_images: np.ndarray):
+    n = len(batch_images)
+    out = eval_step(params, pipeline.to_global({'image': _pad_to_devices(batch_images)}, mesh))
+    probs, tokens = out if with_tokens else (out, None)
+    probs = {k: np.asarray(v)[:n] for k, v in jax.device_get(probs).items()}
+    return (probs, tokens[:n]) if with_tokens else probs
 
   return forward
 
@@ -49,12 +53,22 @@ class Predictor:
     # Built with init_from cleared: the checkpoint holds every weight.
     with config.unlocked():
       config.init_from = ''
-    model = build.build_model(config, self.vocab)
+    model = build.build_model(config, self.vocab, workdir)
     self.graphdef, self.rest, self.params, self.step, self.mesh = (
         checkpointing.restore_for_model(workdir, model, config.eval.step))
-    self.probabilities = make_forward(self.graphdef, self.rest, self.params, self.mesh)
+    self.describer = None
+    if model.captioner is not None:
+      self.describer = caption_eval.Describer(
+          config, self.vocab, workdir, self.graphdef, self.params, self.rest)
+    self._forward = make_forward(self.graphdef, self.rest, self.params, self.mesh,
+                                 with_tokens=self.describer is not None)
     self._names = {'style': self.vocab.style, 'genre': self.vocab.genre,
                    'artist': self.vocab.artist_names}
+
+  def probabilities(self, batch_images: np.ndarray) -> dict[str, np.ndarray]:
+    """Class probabilities per head for preprocessed images [B,S,S,3]."""
+    out = self._forward(batch_images)
+    return out[0] if self.describer is not None else out
 
   def preprocess(self, rgb: np.ndarray) -> np.ndarray:
     return pipeline.eval_transform(rgb, self.image_size)
@@ -70,7 +84,10 @@ class Predictor:
 
   def label_batch(self, rgbs: list[np.ndarray], *, k: int = 5,
                   names: list[str | None] | None = None) -> list[dict]:
-    probs = self.probabilities(np.stack([self.preprocess(x) for x in rgbs]))
+    out = self._forward(np.stack([self.preprocess(x) for x in rgbs]))
+    probs, tokens = out if self.describer is not None else (out, None)
+    generated = ({lang: self.describer.describe(tokens, lang) for lang in ('en', 'fr')}
+                 if self.describer is not None else None)
     results = []
     for i in range(len(rgbs)):
       record = {task: self.top_k(probs[task][i], task, k) for task in TASKS}
@@ -80,6 +97,8 @@ class Predictor:
               record['style'][0]['label'], record['artist'][0]['label'],
               record['genre'][0]['label'], year=year, title=title, lang=lang)
           for lang in ('en', 'fr')}
+      if generated:  # the learned captioner's, next to the template's
+        record['generated'] = {lang: texts[i] for lang, texts in generated.items()}
       results.append(record)
     return results
 

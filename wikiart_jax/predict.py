@@ -2,11 +2,12 @@
 
 Each image gets its top-k style, artist and genre with probabilities and the
 template description in English and French, printed and (with
-`config.predict.output`) appended to a JSON-lines file as soon as it is known, so
-nothing is lost if the run stops. A bad file is reported on one line and skipped;
+`config.predict.output`) appended to a JSON-lines file and a CSV twin (same
+name, `.csv`) as soon as it is known, so nothing is lost if the run stops. A bad file is reported on one line and skipped;
 the exit code is non-zero at the end if any file failed.
 """
 
+import csv
 import json
 import os
 import sys
@@ -54,7 +55,51 @@ def format_record(record: dict) -> str:
     lines.append(f'  {task:6s} {top}')
   lines.append(f"  en: {record['description']['en']}")
   lines.append(f"  fr: {record['description']['fr']}")
+  for lang, text in record.get('generated', {}).items():
+    lines.append(f'  {lang} (captioner): {text}')
   return '\n'.join(lines)
+
+
+CSV_COLUMNS = ('path', 'style', 'style_prob', 'artist', 'artist_prob', 'genre',
+               'genre_prob', 'description_en', 'description_fr', 'generated_en',
+               'generated_fr')
+
+
+def csv_path(jsonl_path: str) -> str:
+  """The CSV written beside a `.jsonl` output."""
+  stem = jsonl_path[:-len('.jsonl')] if jsonl_path.endswith('.jsonl') else jsonl_path
+  return stem + '.csv'
+
+
+def csv_row(record: dict) -> list:
+  """One CSV row: the top-1 of each task and both descriptions."""
+  row = [record['path']]
+  for task in inference.TASKS:
+    row += [record[task][0]['label'], record[task][0]['prob']]
+  generated = record.get('generated', {})
+  return row + [record['description']['en'], record['description']['fr'],
+                generated.get('en', ''), generated.get('fr', '')]
+
+
+class _Outputs:
+  """The JSON-lines file and its CSV twin, flushed after every image."""
+
+  def __init__(self, jsonl_path: str):
+    os.makedirs(os.path.dirname(os.path.abspath(jsonl_path)), exist_ok=True)
+    self._jsonl = open(jsonl_path, 'w', encoding='utf-8')  # pylint: disable=consider-using-with
+    self._csv_file = open(csv_path(jsonl_path), 'w', encoding='utf-8', newline='')  # pylint: disable=consider-using-with
+    self._csv = csv.writer(self._csv_file)
+    self._csv.writerow(CSV_COLUMNS)
+
+  def write(self, record: dict) -> None:
+    self._jsonl.write(json.dumps(record, ensure_ascii=False) + '\n')
+    self._csv.writerow(csv_row(record))
+    self._jsonl.flush()
+    self._csv_file.flush()
+
+  def close(self) -> None:
+    self._jsonl.close()
+    self._csv_file.close()
 
 
 def predict(config: ml_collections.ConfigDict, workdir: str) -> int:
@@ -63,10 +108,7 @@ def predict(config: ml_collections.ConfigDict, workdir: str) -> int:
     raise ValueError('config.predict.inputs is empty: give image files or folders')
   paths = expand_inputs(config.predict.inputs)
   predictor = inference.Predictor(config, workdir)
-  out = None
-  if config.predict.output:
-    os.makedirs(os.path.dirname(os.path.abspath(config.predict.output)), exist_ok=True)
-    out = open(config.predict.output, 'w', encoding='utf-8')  # pylint: disable=consider-using-with
+  outputs = _Outputs(config.predict.output) if config.predict.output else None
   failures = 0
   try:
     with tqdm(total=len(paths), desc='predict', unit='img', file=sys.stderr) as bar:
@@ -84,11 +126,10 @@ def predict(config: ml_collections.ConfigDict, workdir: str) -> int:
               decoded, k=config.predict.top_k, names=names)):
             record = {'path': path, **record}
             tqdm.write(format_record(record))
-            if out:
-              out.write(json.dumps(record, ensure_ascii=False) + '\n')
-              out.flush()
+            if outputs:
+              outputs.write(record)
         bar.update(len(chunk))
   finally:
-    if out:
-      out.close()
+    if outputs:
+      outputs.close()
   return failures

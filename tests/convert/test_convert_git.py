@@ -2,11 +2,14 @@
 
 import jax.numpy as jnp
 import numpy as np
+import pytest
 import torch
 import transformers
 from flax import nnx
 
 from wikiart_jax.convert import git as convert_git
+from wikiart_jax.models.git import GitConfig, GitForCausalLM
+from wikiart_jax.models.vit import ViTConfig
 
 VISION = dict(hidden_size=40, num_hidden_layers=2, num_attention_heads=4, intermediate_size=56,
               image_size=16, patch_size=8)
@@ -15,9 +18,9 @@ TINY = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermed
             pad_token_id=0)
 
 
-
 # One compiled program per test instead of op-by-op dispatch: several times less CPU.
 _run = nnx.jit(lambda model, *args, **kwargs: model(*args, **kwargs))
+
 
 def _save(tmp_path):
   torch.manual_seed(0)
@@ -76,3 +79,17 @@ def test_kv_cache_token_by_token_equals_full_pass(tmp_path):
     logits, cache = step(ours, ids[:, t:t + 1], cache)
     np.testing.assert_allclose(logits[:, 0], full[:, 5 + t], atol=1e-5)
   assert int(cache.index) == 11 and int(cache.num_prefix) == 5
+
+
+def test_text_longer_than_position_table_is_refused():
+  vision = ViTConfig(image_size=16, patch_size=8, hidden_size=16, num_layers=1, num_heads=2,
+                     mlp_dim=16)
+  model = GitForCausalLM(GitConfig(vision=vision, vocab_size=11, hidden_size=16, num_layers=1,
+                                   num_heads=2, mlp_dim=16, max_position_embeddings=4),
+                         rngs=nnx.Rngs(0))
+  images = jnp.zeros((1, 16, 16, 3))
+  logits, _ = model(jnp.ones((1, 4), jnp.int32), images=images)  # exactly fits
+  assert logits.shape == (1, 5 + 4, 11)  # CLS + 2x2 patches, then the text
+  assert bool(jnp.isfinite(logits).all())
+  with pytest.raises(ValueError, match='5 text tokens exceeds max_position_embeddings=4'):
+    model(jnp.ones((1, 5), jnp.int32), images=images)

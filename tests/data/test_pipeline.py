@@ -127,7 +127,8 @@ def test_color_jitter_matches_pil_enhance(op, enhance):
   rgb = np.random.default_rng(op).integers(30, 220, (16, 20, 3), dtype=np.uint8)
   factors = [1.0, 1.0, 1.0]
   factors[op] = 1.1
-  ours = augment.color_jitter(rgb.astype(np.float32), _FixedRng(factors, [op] + [o for o in range(3) if o != op]))
+  order = [op] + [o for o in range(3) if o != op]
+  ours = augment.color_jitter(rgb.astype(np.float32), _FixedRng(factors, order))
   ref = np.asarray(enhance(Image.fromarray(rgb)).enhance(1.1), np.float32)
   # PIL rounds to uint8 (and its contrast mean to an integer): within 1.5 levels.
   np.testing.assert_allclose(ours, ref, atol=1.5)

@@ -110,7 +110,8 @@ def test_same_seed_same_bytes(tmp_path):
   for f in files:
     with open(os.path.join(a, f), 'rb') as fa, open(os.path.join(b, f), 'rb') as fb:
       assert fa.read() == fb.read(), f
-  with open(os.path.join(a, 'style_train.csv')) as fa, open(os.path.join(c, 'style_train.csv')) as fc:
+  with (open(os.path.join(a, 'style_train.csv')) as fa,
+        open(os.path.join(c, 'style_train.csv')) as fc):
     assert fa.read() != fc.read()
 
 

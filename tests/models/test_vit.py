@@ -210,8 +210,13 @@ def _hf_size_kwargs():
               attn_implementation='eager')
 
 
-def _compare(ours, hf_out, *, atol=2e-5):
-  pooled, tokens, extras = ours
+def _assert_matches(ours, hf, images, *, atol=2e-5):
+  """Runs both models on NHWC `images`: outputs, hidden states and attentions agree."""
+  with torch.no_grad():
+    hf_out = hf(torch.from_numpy(images.transpose(0, 3, 1, 2).copy()), output_hidden_states=True,
+                output_attentions=True)
+  pooled, tokens, extras = ours(jnp.asarray(images), return_hidden_states=True,
+                                return_attention=True)
   np.testing.assert_allclose(np.asarray(tokens), hf_out.last_hidden_state.numpy(), atol=atol)
   np.testing.assert_allclose(np.asarray(pooled), hf_out.pooler_output.numpy(), atol=atol)
   assert len(extras['hidden_states']) == len(hf_out.hidden_states)
@@ -230,11 +235,7 @@ def test_matches_transformers_vit(activation):
   ours = _model(num_layers=2, pooler='tanh',
                 activation='gelu' if activation == 'gelu' else 'gelu_tanh')
   _load_torch_weights(ours, hf, _VIT_RULES)
-  images = np.asarray(_images(seed=5))
-  with torch.no_grad():
-    out = hf(torch.from_numpy(images.transpose(0, 3, 1, 2).copy()), output_hidden_states=True,
-             output_attentions=True)
-  _compare(ours(jnp.asarray(images), return_hidden_states=True, return_attention=True), out)
+  _assert_matches(ours, hf, np.asarray(_images(seed=5)))
 
 
 def test_matches_transformers_clip_vision():
@@ -243,8 +244,4 @@ def test_matches_transformers_clip_vision():
   ours = _model(num_layers=2, activation='quick_gelu', pre_layernorm=True,
                 patch_bias=False, final_norm='cls', layer_norm_eps=1e-5)
   _load_torch_weights(ours, hf, _CLIP_RULES)
-  images = np.asarray(_images(seed=6))
-  with torch.no_grad():
-    out = hf(torch.from_numpy(images.transpose(0, 3, 1, 2).copy()), output_hidden_states=True,
-             output_attentions=True)
-  _compare(ours(jnp.asarray(images), return_hidden_states=True, return_attention=True), out)
+  _assert_matches(ours, hf, np.asarray(_images(seed=6)))

@@ -32,14 +32,12 @@ import numpy as np
 
 from wikiart_jax import description
 from wikiart_jax.data.metadata import STYLE_FOLDER_ALIASES
+from wikiart_jax.description import french_de, indefinite_article
 from wikiart_jax.data.tokenizer import special_ids
 
 LANGUAGES = ('en', 'fr')
 LANG_TAGS = {'en': 'en:', 'fr': 'fr:'}
 NBSP = description.NBSP
-# One rule for English articles and French elision across the project.
-_an = description._an
-_de = description._de
 
 
 def _quote_fr(title: str) -> str:
@@ -63,7 +61,7 @@ def _of_fr(noun_phrase: str) -> str:
 
 def _en_style_genre(style, artist, genre, year, title) -> str:
   noun = description.GENRE_EN[genre] if genre else 'work'
-  text = f'{_an(noun)} {noun} in the {description.STYLE_EN[style]} style'
+  text = f'{indefinite_article(noun)} {noun} in the {description.STYLE_EN[style]} style'
   if artist:
     text += f' by {artist}'
   if year is not None:
@@ -76,7 +74,7 @@ def _en_style_genre(style, artist, genre, year, title) -> str:
 def _en_this_is(style, artist, genre, year, title) -> str:
   adjective = description.STYLE_EN[style]
   noun = description.GENRE_EN[genre] if genre else 'painting'
-  text = f'this {noun} is {_an(adjective)} {adjective} work'
+  text = f'this {noun} is {indefinite_article(adjective)} {adjective} work'
   if artist:
     text += f' by {artist}'
   if year is not None:
@@ -90,7 +88,7 @@ def _fr_genre_first(style, artist, genre, year, title) -> str:
   phrase, feminine = _genre_fr(genre)
   text = phrase
   if artist:
-    text += f' {_de(artist)}'
+    text += f' {french_de(artist)}'
   if year is not None:
     text += f' ({year})'
   # "Une œuvre de style cubiste", but "Un paysage de Claude Monet (1919), de style ...".

@@ -29,6 +29,8 @@ from wikiart_jax.data import augment
 from wikiart_jax.data import prepare
 
 LABELS = ('style', 'artist', 'genre', 'year')
+# Kept only for captioning: reference descriptions need the title (and ArtEmis the path).
+TEXT = ('title', 'path')
 eval_transform = augment.eval_transform  # public: predict and serve use it
 
 
@@ -51,36 +53,50 @@ def _dataset_path(config, workdir: str) -> str:
   return path
 
 
-def _labels(example) -> dict:
-  return {k: np.int32(example[k]) for k in LABELS}
+def _labels(example, keep_text: bool = False) -> dict:
+  labels = {k: np.int32(example[k]) for k in LABELS}
+  if keep_text:
+    labels.update({k: _as_bytes(example.get(k, b'')) for k in TEXT})
+  return labels
+
+
+def _as_bytes(value) -> bytes:
+  if isinstance(value, np.ndarray):
+    value = value.item()
+  return value if isinstance(value, bytes) else str(value or '').encode('utf-8')
 
 
 class TrainTransform(grain.transforms.RandomMap):
   """Decode + random crop/flip/jitter + normalise; rng from grain per index."""
 
-  def __init__(self, image_size: int):
+  def __init__(self, image_size: int, keep_text: bool = False):
     self.image_size = image_size
+    self.keep_text = keep_text
 
   def random_map(self, element, rng: np.random.Generator):
     image = augment.train_transform(
         augment.decode(element['image']), self.image_size, rng)
-    return {'image': image, **_labels(element)}
+    return {'image': image, **_labels(element, self.keep_text)}
 
 
 class EvalTransform(grain.transforms.Map):
   """Decode + resize-shorter + centre crop; a padding row -> labels -1."""
 
-  def __init__(self, image_size: int):
+  def __init__(self, image_size: int, keep_text: bool = False):
     self.image_size = image_size
+    self.keep_text = keep_text
 
   def map(self, element):
     if not element:
       size = self.image_size
-      return {'image': np.zeros((size, size, 3), np.float32),
-              **{k: np.int32(-1) for k in LABELS}}
+      row = {'image': np.zeros((size, size, 3), np.float32),
+             **{k: np.int32(-1) for k in LABELS}}
+      if self.keep_text:
+        row.update({k: b'' for k in TEXT})
+      return row
     image = augment.eval_transform(augment.decode(element['image']),
                                    self.image_size)
-    return {'image': image, **_labels(element)}
+    return {'image': image, **_labels(element, self.keep_text)}
 
 
 class _Padded:
@@ -167,8 +183,12 @@ def _to_iter(ds: grain.MapDataset, local_batch: int, data_config, *,
 
 
 def train_dataset(path: str, data_config, *, process_index: int = 0,
-                  process_count: int = 1) -> grain.IterDataset:
-  """The training IterDataset for one process, over the dataset at `path`."""
+                  process_count: int = 1, caption_transform=None) -> grain.IterDataset:
+  """The training IterDataset for one process, over the dataset at `path`.
+
+  With `caption_transform` (data/captions.py) each example also gets its
+  tokenised target description.
+  """
   local = _local_batch(data_config.batch_size, process_count, 'data.batch_size')
   source = open_split(path, 'train')
   ds = grain.MapDataset.source(source)
@@ -182,7 +202,10 @@ def train_dataset(path: str, data_config, *, process_index: int = 0,
     ds = ds.shuffle(seed=seed).repeat()
   # Augment before taking this process's share, so the rng of an example is
   # keyed by its global position and does not depend on the process count.
-  ds = ds.random_map(TrainTransform(data_config.image_size), seed=seed)
+  ds = ds.random_map(TrainTransform(data_config.image_size,
+                                    keep_text=caption_transform is not None), seed=seed)
+  if caption_transform is not None:
+    ds = ds.random_map(caption_transform, seed=seed + 1)
   ds = ds[process_index::process_count]
   return _to_iter(ds, local, data_config, drop_remainder=True)
 
@@ -195,21 +218,40 @@ def make_train_iter(config, workdir: str, *, process_index: int = 0,
   gets those at positions p, p+P, ... (B/P of them).
   """
   path = _dataset_path(config, workdir)
+  caption_transform = None
+  if captions_enabled(config):
+    from wikiart_jax.data import captions  # pylint: disable=g-import-not-at-top
+    vocab = prepare.info_from_dir(path).vocab
+    caption_transform = captions.make_transform(
+        config.data.caption, vocab,
+        captions.tokenizer_source(config.data.caption, vocab, workdir))
+    # Load it here: transformers' lazy imports are not safe from grain's threads.
+    assert caption_transform.tokenizer is not None
   return iter(train_dataset(path, config.data, process_index=process_index,
-                            process_count=process_count))
+                            process_count=process_count,
+                            caption_transform=caption_transform))
+
+
+def captions_enabled(config) -> bool:
+  """Whether the run trains a captioner (batches then carry caption targets)."""
+  return config.model.get('captioner', 'none') != 'none'
 
 
 def eval_dataset(path: str, data_config, split: str = 'val', *,
-                 process_index: int = 0, process_count: int = 1
-                 ) -> grain.IterDataset:
-  """One pass over `split`, padded to whole global batches with -1 rows."""
+                 process_index: int = 0, process_count: int = 1,
+                 keep_text: bool = False) -> grain.IterDataset:
+  """One pass over `split`, padded to whole global batches with -1 rows.
+
+  With `keep_text` the batches also hold 'title' and 'path' (bytes), for the
+  caption references; pop them before `to_global`.
+  """
   batch = data_config.eval_batch_size
   local = _local_batch(batch, process_count, 'data.eval_batch_size')
   source = open_split(path, split)
   n = len(source)
   padded = -(-n // batch) * batch
   ds = grain.MapDataset.source(_Padded(source, padded))
-  ds = ds.map(EvalTransform(data_config.image_size))
+  ds = ds.map(EvalTransform(data_config.image_size, keep_text=keep_text))
   ds = ds[process_index::process_count]
   return _to_iter(ds, local, data_config, drop_remainder=False)
 
@@ -220,7 +262,8 @@ def make_eval_batches(config, workdir: str, split: str = 'val', *,
   path = _dataset_path(config, workdir)
   return iter(eval_dataset(path, config.data, split,
                            process_index=process_index,
-                           process_count=process_count))
+                           process_count=process_count,
+                           keep_text=captions_enabled(config)))
 
 
 def to_global(batch: dict, mesh: jax.sharding.Mesh,

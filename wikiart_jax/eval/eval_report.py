@@ -84,6 +84,11 @@ def write(workdir: str, dataset_path: str, split: str, image_size: int, vocab,
           caption_metrics: dict | None = None) -> str:
   """Writes the report into `<workdir>/report/`; returns the index.html path."""
   names = _display_names(vocab)
+  if caption_metrics:
+    # One row per language and one for both: {group: {metric: value}}.
+    caption_metrics = {
+        'all': {k: v for k, v in caption_metrics.items() if k != 'by_lang'},
+        **caption_metrics.get('by_lang', {})}
   if 'style_family' in eval_metrics:
     names['style_family'] = [n.replace('_', ' ') for n in family_names]
   return report.write_report(

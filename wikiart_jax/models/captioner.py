@@ -24,9 +24,10 @@ from flax import nnx
 import jax
 import jax.numpy as jnp
 
-from wikiart_jax.models.git import (GitConfig, GitEmbeddings, GitForCausalLM, GitLayer,
-                                    GitVisualProjection)
-from wikiart_jax.models.gpt2 import GPT2Config, GPT2LMHeadModel, KVCache, activation
+from wikiart_jax.models.activations import activation
+from wikiart_jax.models.git import GitConfig, GitForCausalLM
+from wikiart_jax.models.gpt2 import GPT2Config, GPT2LMHeadModel
+from wikiart_jax.models.kv_cache import KVCache
 from wikiart_jax.models.vit import ViTConfig
 
 KINDS = ('none', 'git', 'prefix')
@@ -44,11 +45,7 @@ class GitDecoder(GitForCausalLM):
   def __init__(self, cfg: GitConfig, *, rngs: nnx.Rngs):  # pylint: disable=super-init-not-called
     # Deliberately not GitForCausalLM.__init__: it would build an image tower we never use.
     self.config = cfg
-    self.visual_projection = GitVisualProjection(cfg, rngs=rngs)
-    self.embeddings = GitEmbeddings(cfg, rngs=rngs)
-    self.drop = nnx.Dropout(cfg.dropout)
-    self.layers = nnx.List([GitLayer(cfg, rngs=rngs) for _ in range(cfg.num_layers)])
-    self.output = nnx.Linear(cfg.hidden_size, cfg.vocab_size, dtype=cfg.dtype, rngs=rngs)
+    self._init_decoder(cfg, rngs)
 
   def encode_images(self, images):
     raise TypeError('GitDecoder has no image tower: pass backbone tokens to Captioner')

@@ -16,7 +16,8 @@ from flax import nnx
 import jax
 import jax.numpy as jnp
 
-from wikiart_jax.models.gpt2 import activation, attend, attention_mask_for
+from wikiart_jax.models.activations import activation
+from wikiart_jax.models.kv_cache import attend, attention_mask_for
 from wikiart_jax.models.vit import ViT, ViTConfig
 
 

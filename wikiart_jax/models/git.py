@@ -17,7 +17,8 @@ from flax import nnx
 import jax
 import jax.numpy as jnp
 
-from wikiart_jax.models.gpt2 import KVCache, activation, attend, attention_mask_for
+from wikiart_jax.models.activations import activation
+from wikiart_jax.models.kv_cache import KVCache, attend, attention_mask_for, run_layers
 from wikiart_jax.models.vit import ViT, ViTConfig
 
 
@@ -102,6 +103,10 @@ class GitForCausalLM(nnx.Module):
       raise ValueError("GIT's image tower normalises every token: vision.final_norm='all'")
     self.config = cfg
     self.image_encoder = ViT(cfg.vision, rngs=rngs)
+    self._init_decoder(cfg, rngs)
+
+  def _init_decoder(self, cfg: GitConfig, rngs: nnx.Rngs) -> None:
+    """Builds everything after the image tower (all that `GitDecoder` has)."""
     self.visual_projection = GitVisualProjection(cfg, rngs=rngs)
     self.embeddings = GitEmbeddings(cfg, rngs=rngs)
     self.drop = nnx.Dropout(cfg.dropout)
@@ -141,11 +146,14 @@ class GitForCausalLM(nnx.Module):
     Returns:
       (logits [B, N + T, vocab] float32 over image then text tokens, the cache or None).
     """
+    if input_ids.shape[1] > self.config.max_position_embeddings:
+      # Out-of-range position ids would embed as NaN instead of failing.
+      raise ValueError(f'Sequence of {input_ids.shape[1]} text tokens exceeds '
+                       f'max_position_embeddings={self.config.max_position_embeddings}.')
     if images is not None:
       if prefix_embeds is not None:
         raise ValueError('pass images or prefix_embeds, not both')
       prefix_embeds = self.encode_images(images)
-    index = 0 if cache is None else cache.index
     text_start = 0 if cache is None else cache.index - cache.num_prefix
     if positions is None:
       positions = text_start + jnp.arange(input_ids.shape[1])[None]
@@ -160,16 +168,8 @@ class GitForCausalLM(nnx.Module):
     x = self.drop(x, deterministic=deterministic, rngs=rngs)
 
     mask, new_valid = attention_mask_for(valid, cache, bidirectional=num_prefix)
-    keys, values = [], []
-    for i, layer in enumerate(self.layers):
-      layer_cache = None if cache is None else (cache.keys[i], cache.values[i])
-      x, layer_cache = layer(x, mask, layer_cache, index, deterministic, rngs)
-      if layer_cache is not None:
-        keys.append(layer_cache[0])
-        values.append(layer_cache[1])
+    x, cache = run_layers(self.layers, x, mask, cache, new_valid, deterministic, rngs)
     logits = self.output(x).astype(jnp.float32)
     if cache is not None:
-      cache = cache.replace(keys=tuple(keys), values=tuple(values), valid=new_valid,
-                            index=cache.index + x.shape[1], num_prefix=jnp.asarray(num_prefix,
-                                                                                   jnp.int32))
+      cache = cache.replace(num_prefix=jnp.asarray(num_prefix, jnp.int32))
     return logits, cache

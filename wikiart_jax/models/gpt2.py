@@ -1,109 +1,21 @@
 """GPT-2 language model (Flax NNX) with optional prefix embeddings and a static KV cache.
 
 Submodule names follow Hugging Face's `GPT2LMHeadModel` (wte, wpe, h.{i}.ln_1,
-attn.c_attn, ...) so converting a checkpoint is a rename. The cache is a
-fixed-size pytree (`KVCache`) so decoding compiles once under `jax.jit`: each
-call writes its keys/values at `cache.index` and advances it. The cache, the
-mask builder and the activations are shared with the GIT and CLIP text models.
+attn.c_attn, ...) so converting a checkpoint is a rename. Decoding appends to the
+static `KVCache` of models/kv_cache.py, shared with the GIT and CLIP text models.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Callable
 
-import flax.struct
 from flax import nnx
 import jax
 import jax.numpy as jnp
 
-ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
-    'gelu': functools.partial(jax.nn.gelu, approximate=False),
-    'gelu_new': functools.partial(jax.nn.gelu, approximate=True),
-    'gelu_pytorch_tanh': functools.partial(jax.nn.gelu, approximate=True),
-    'gelu_tanh': functools.partial(jax.nn.gelu, approximate=True),
-    'quick_gelu': lambda x: x * jax.nn.sigmoid(1.702 * x),
-    'relu': jax.nn.relu,
-}
-
-
-def activation(name: str) -> Callable[[jax.Array], jax.Array]:
-  """Returns the activation called `name` (Hugging Face spelling)."""
-  if name not in ACTIVATIONS:
-    raise ValueError(f'Unknown activation {name!r}; expected one of {sorted(ACTIVATIONS)}.')
-  return ACTIVATIONS[name]
-
-
-@flax.struct.dataclass
-class KVCache:
-  """Pre-allocated keys/values of every layer: a pytree that jit can carry.
-
-  Attributes:
-    keys: per layer, [B, S, heads, head_dim] with S the maximum length.
-    values: same shapes as `keys`.
-    valid: [B, S] bool, True where a slot holds a real (non-padding) token.
-    index: int32 scalar, the number of slots already written.
-    num_prefix: int32 scalar, leading slots holding a bidirectional prefix that
-      takes no position ids (GIT's image tokens); 0 for GPT-2.
-  """
-  keys: tuple[jax.Array, ...]
-  values: tuple[jax.Array, ...]
-  valid: jax.Array
-  index: jax.Array
-  num_prefix: jax.Array
-
-  @classmethod
-  def create(cls, *, num_layers: int, batch_size: int, max_length: int, num_heads: int,
-             head_dim: int, dtype='float32') -> 'KVCache':
-    """Returns an empty cache of `max_length` slots."""
-    shape = (batch_size, max_length, num_heads, head_dim)
-    zeros = tuple(jnp.zeros(shape, dtype) for _ in range(num_layers))
-    return cls(keys=zeros, values=zeros, valid=jnp.zeros((batch_size, max_length), bool),
-               index=jnp.zeros((), jnp.int32), num_prefix=jnp.zeros((), jnp.int32))
-
-
-def attention_mask_for(token_valid: jax.Array, cache: KVCache | None, *,
-                       bidirectional: int = 0) -> tuple[jax.Array, jax.Array | None]:
-  """Builds the [B, 1, T, S] boolean attention mask for T new tokens.
-
-  Args:
-    token_valid: [B, T] bool, False on padding tokens of this call.
-    cache: the cache the call appends to, or None (keys = the T new tokens).
-    bidirectional: the first `bidirectional` slots (e.g. GIT's image tokens)
-      see each other fully; everything else is causal.
-
-  Returns:
-    (mask, valid) where `valid` is the cache's updated slot validity (or None).
-  """
-  t = token_valid.shape[1]
-  if cache is None:
-    start, valid, key_valid = 0, None, token_valid
-    key_slots = jnp.arange(t)
-  else:
-    start = cache.index
-    valid = jax.lax.dynamic_update_slice(cache.valid, token_valid, (0, start))
-    key_valid = valid
-    key_slots = jnp.arange(valid.shape[1])
-  query_slots = start + jnp.arange(t)
-  visible = key_slots[None, :] <= query_slots[:, None]
-  both_prefix = (key_slots[None, :] < bidirectional) & (query_slots[:, None] < bidirectional)
-  mask = (visible | both_prefix)[None, None] & key_valid[:, None, None, :]
-  return mask, valid
-
-
-def attend(q: jax.Array, k: jax.Array, v: jax.Array, mask: jax.Array,
-           layer_cache: tuple[jax.Array, jax.Array] | None,
-           index) -> tuple[jax.Array, tuple | None]:
-  """Masked softmax attention over [B, T, heads, head_dim]; appends to the cache if given."""
-  if layer_cache is not None:
-    at = (0, index, 0, 0)
-    k = jax.lax.dynamic_update_slice(layer_cache[0], k.astype(layer_cache[0].dtype), at)
-    v = jax.lax.dynamic_update_slice(layer_cache[1], v.astype(layer_cache[1].dtype), at)
-    layer_cache = (k, v)
-    k, v = k.astype(q.dtype), v.astype(q.dtype)
-  out = jax.nn.dot_product_attention(q, k, v, mask=mask)
-  return out, layer_cache
+from wikiart_jax.models.activations import activation
+from wikiart_jax.models.kv_cache import KVCache, attend, attention_mask_for, run_layers
 
 
 @dataclasses.dataclass(frozen=True)
@@ -226,16 +138,7 @@ class GPT2LMHeadModel(nnx.Module):
     x = self.drop(x + self.wpe(positions), deterministic=deterministic, rngs=rngs)
 
     mask, new_valid = attention_mask_for(valid, cache)
-    keys, values = [], []
-    for i, block in enumerate(self.h):
-      layer_cache = None if cache is None else (cache.keys[i], cache.values[i])
-      x, layer_cache = block(x, mask, layer_cache, index, deterministic, rngs)
-      if layer_cache is not None:
-        keys.append(layer_cache[0])
-        values.append(layer_cache[1])
+    x, cache = run_layers(self.h, x, mask, cache, new_valid, deterministic, rngs)
     x = self.ln_f(x)
     logits = self.wte.attend(x) if self.lm_head is None else self.lm_head(x)
-    if cache is not None:
-      cache = cache.replace(keys=tuple(keys), values=tuple(values), valid=new_valid,
-                            index=cache.index + x.shape[1])
     return logits.astype(jnp.float32), cache

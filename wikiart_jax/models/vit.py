@@ -41,6 +41,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from wikiart_jax.models import activations
 from wikiart_jax.models import attention as attention_lib
 
 # variant -> (patch_size, hidden_size, num_layers, num_heads, mlp_dim).
@@ -52,11 +53,8 @@ _SIZES = {
     'H': (1280, 32, 16, 5120),
 }
 _TINY = (4, 64, 4, 4, 128)
-_ACTIVATIONS = {
-    'gelu': lambda x: jax.nn.gelu(x, approximate=False),
-    'gelu_tanh': lambda x: jax.nn.gelu(x, approximate=True),
-    'quick_gelu': lambda x: x * jax.nn.sigmoid(1.702 * x),
-}
+# The activations of HF ViT and CLIP vision (names as in models/activations.py).
+_ACTIVATIONS = ('gelu', 'gelu_tanh', 'quick_gelu')
 _INIT = nnx.initializers.truncated_normal(stddev=0.02)  # HF ViT's initializer_range
 # Rematerialisation trades compute for activation memory: 'full' recomputes each
 # block in the backward pass; 'dots' keeps the matmul outputs and recomputes the
@@ -217,7 +215,7 @@ class Mlp(nnx.Module):
     self.activation = cfg.activation
 
   def __call__(self, x):
-    return self.fc2(_ACTIVATIONS[self.activation](self.fc1(x)))
+    return self.fc2(activations.activation(self.activation)(self.fc1(x)))
 
 
 class Block(nnx.Module):

@@ -15,6 +15,7 @@ import ml_collections
 from tqdm import tqdm
 
 from wikiart_jax.data import pipeline
+from wikiart_jax.eval import caption_eval
 from wikiart_jax.data import prepare
 from wikiart_jax.models import build
 from wikiart_jax.models import vit as vit_lib
@@ -33,9 +34,11 @@ class TrainingDivergedError(RuntimeError):
 
 
 def _prepare_once(config: ml_collections.ConfigDict, workdir: str) -> None:
-  """Builds the dataset on process 0 only; the others wait for it."""
+  """Builds the dataset (and the demo caption tokenizer) on process 0 only."""
   if jax.process_index() == 0:
     prepare.prepare(config, workdir)
+    if pipeline.captions_enabled(config):
+      build.caption_tokenizer(config, prepare.load_info(config, workdir).vocab, workdir)
   if jax.process_count() > 1:
     multihost_utils.sync_global_devices('wikiart_jax.prepare')
 
@@ -45,7 +48,7 @@ def _setup(config: ml_collections.ConfigDict, workdir: str):
   _prepare_once(config, workdir)
   info = prepare.load_info(config, workdir)
   mesh = sharding.make_mesh(config.train.fsdp)
-  model = build.build_model(config, info.vocab)
+  model = build.build_model(config, info.vocab, workdir)
   style_to_family = model.style_to_family
   graphdef, params, rest = state_lib.split_model(model)
   if jax.process_index() == 0:
@@ -134,7 +137,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
     report.load_history()
     print(f'Resuming from the checkpoint at step {start}.', flush=True)
 
-  eval_step = step_lib.make_eval_step(graphdef, rest)
+  captioning = pipeline.captions_enabled(config)
+  eval_step = step_lib.make_eval_step(graphdef, rest, with_tokens=captioning)
   num_steps = config.train.num_steps
   # Imported here: clu's periodic actions pull in TensorFlow (absent on GPU images).
   from clu import periodic_actions  # pylint: disable=g-import-not-at-top
@@ -177,10 +181,14 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
         progress.set_postfix(loss=f"{scalars['loss']:.3f}",
                              style=f"{scalars['style_accuracy']:.2f}")
       if is_eval:
-        eval_metrics = evaluation.evaluate_params(
-            state.params, eval_step, config, workdir, info, mesh, style_to_family)
-        report.write_eval(step, eval_metrics, info.vocab)
-        progress.write(summaries.eval_line(step, eval_metrics))
+        captioner = (caption_eval.CaptionEvaluator(
+            config, info.vocab, workdir, graphdef, state.params, rest) if captioning else None)
+        eval_metrics, caption = evaluation.evaluate_params(
+            state.params, eval_step, config, workdir, info, mesh, style_to_family,
+            captioner)
+        report.write_eval(step, eval_metrics, info.vocab, caption=caption,
+                          caption_samples=captioner and captioner.samples)
+        progress.write(summaries.eval_line(step, eval_metrics, caption))
         ckpt.save(step, state, train_iter,
                   metrics=summaries.flat_eval(eval_metrics))
         last_saved = step
@@ -194,18 +202,22 @@ def evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
   workdir = os.path.abspath(workdir)
   _prepare_once(config, workdir)
   info = prepare.load_info(config, workdir)
-  model = build.build_model(config, info.vocab)
+  model = build.build_model(config, info.vocab, workdir)
   style_to_family = model.style_to_family
   graphdef, rest, params, step, mesh = checkpointing.restore_for_model(
       workdir, model, config.eval.step)
   del model
-  eval_metrics = evaluation.evaluate_params(
-      params, step_lib.make_eval_step(graphdef, rest), config, workdir,
-      info, mesh, style_to_family)
+  captioning = pipeline.captions_enabled(config)
+  captioner = (caption_eval.CaptionEvaluator(config, info.vocab, workdir, graphdef, params,
+                                             rest) if captioning else None)
+  eval_metrics, caption = evaluation.evaluate_params(
+      params, step_lib.make_eval_step(graphdef, rest, with_tokens=captioning), config,
+      workdir, info, mesh, style_to_family, captioner)
   report = summaries.RunSummary(workdir, config)
   report.load_history()
-  report.write_eval(step, eval_metrics, info.vocab, from_eval_mode=True)
-  print(summaries.eval_line(step, eval_metrics), flush=True)
+  report.write_eval(step, eval_metrics, info.vocab, from_eval_mode=True, caption=caption,
+                    caption_samples=captioner and captioner.samples)
+  print(summaries.eval_line(step, eval_metrics, caption), flush=True)
   report.close()
   if jax.process_index() == 0:
     # Imported here: the report pulls in the web demo's ratings and plotting.
@@ -214,6 +226,6 @@ def evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
     path = eval_report.write(
         workdir, info.path, config.eval.split, config.data.image_size, info.vocab,
         eval_metrics, inference.make_forward(graphdef, rest, params, mesh),
-        family_names=list(config.model.style_families.keys()))
+        family_names=list(config.model.style_families.keys()), caption_metrics=caption)
     print(f'report: {path}', flush=True)
   return report.metrics_json()

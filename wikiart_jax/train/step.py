@@ -17,12 +17,15 @@ import optax
 from flax import nnx
 
 from wikiart_jax.eval import classification
+from wikiart_jax.models import captioner as captioner_lib
 from wikiart_jax.train import losses
 from wikiart_jax.train import sharding
 from wikiart_jax.train import state as state_lib
 
 TASKS = ('style', 'artist', 'genre')
 TrainMetrics = classification.make_train_metrics(TASKS, scalars=('grad_norm',))
+CaptionTrainMetrics = classification.make_train_metrics(
+    TASKS, scalars=('grad_norm', 'caption_loss'))
 
 
 def _label_counts(batch: dict, style_to_family: np.ndarray | None) -> dict:
@@ -33,6 +36,9 @@ def _label_counts(batch: dict, style_to_family: np.ndarray | None) -> dict:
   counts = {t: jnp.sum(batch[t] >= 0).astype(jnp.float32) for t in TASKS}
   if style_to_family is not None:
     counts['style_family'] = counts['style']
+  if 'caption_mask' in batch:
+    # Predicted tokens: the mask shifted by one, as in captioner.caption_loss.
+    counts['caption'] = jnp.sum(batch['caption_mask'][:, 1:]).astype(jnp.float32)
   return counts
 
 
@@ -76,11 +82,19 @@ def make_train_step(graphdef, rest, tx: optax.GradientTransformation,
       params = jax.tree.map(
           lambda p, t: p if t else jax.lax.stop_gradient(p), params, trainable)
     model = nnx.merge(graphdef, params, rest)
-    outputs, _ = model(micro['image'], deterministic=False, rngs=nnx.Rngs(dropout=key))
+    outputs, aux = model(micro['image'], deterministic=False, rngs=nnx.Rngs(dropout=key))
     loss, per_task = losses.multitask_loss(
         outputs, micro, train_config, style_to_family=style_to_family,
         denominators=denominators)
     means = {t: per_task[t] for t in TASKS}
+    if model.captioner is not None:
+      # Teacher forcing on the backbone's tokens; padding is masked out.
+      logits = model.captioner(aux['tokens'], micro['caption_tokens'], deterministic=False,
+                               rngs=nnx.Rngs(dropout=jax.random.fold_in(key, 1)))
+      total, _ = captioner_lib.caption_loss(
+          logits, micro['caption_tokens'], micro['caption_mask'])
+      means['caption'] = total / jnp.maximum(denominators['caption'], 1.0)
+      loss = loss + train_config.lambda_caption * means['caption']
     return loss, (outputs, means)
 
   grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
@@ -102,7 +116,8 @@ def make_train_step(graphdef, rest, tx: optax.GradientTransformation,
 
       zeros = jax.tree.map(
           jnp.zeros_like,
-          (state.params, jnp.zeros((), jnp.float32), {t: jnp.zeros(()) for t in TASKS}))
+          (state.params, jnp.zeros((), jnp.float32),
+           {t: jnp.zeros(()) for t in (*TASKS, 'caption') if t in denominators}))
       (grads, loss, means), outputs = jax.lax.scan(
           body, zeros, (_split_micro(batch, accum), jnp.arange(accum)))
       # Back to [k*b, ...] in the original row order, for the metrics.
@@ -113,10 +128,12 @@ def make_train_step(graphdef, rest, tx: optax.GradientTransformation,
     # (sum, count) per task: the means were taken over the batch's label counts.
     task_loss = {t: (means[t] * jnp.maximum(denominators[t], 1.0), denominators[t])
                  for t in TASKS}
-    metrics = TrainMetrics.single_from_model_output(
+    extra = {'caption_loss': means['caption']} if 'caption' in means else {}
+    metrics_cls = CaptionTrainMetrics if extra else TrainMetrics
+    metrics = metrics_cls.single_from_model_output(
         loss=loss, learning_rate=schedule(state.step), logits=outputs,
         labels={t: batch[t] for t in TASKS}, task_loss=task_loss,
-        grad_norm=optax.global_norm(grads))
+        grad_norm=optax.global_norm(grads), **extra)
     new_state = state.replace(step=state.step + 1, params=params, opt_state=opt_state)
     return new_state, metrics
 
@@ -127,13 +144,18 @@ def make_train_step(graphdef, rest, tx: optax.GradientTransformation,
                  out_shardings=out_shardings)
 
 
-def make_eval_step(graphdef, rest) -> Callable[[nnx.State, dict], dict]:
-  """Returns jit(fn)(params, batch) -> class probabilities per output head."""
+def make_eval_step(graphdef, rest, with_tokens: bool = False) -> Callable:
+  """Returns jit(fn)(params, batch) -> class probabilities per output head.
+
+  With `with_tokens`, fn returns (probabilities, the backbone's tokens), the
+  input of the captioner.
+  """
 
   def eval_step(params, batch):
     model = nnx.merge(graphdef, params, rest)
-    outputs, _ = model(batch['image'], deterministic=True)
-    return {name: jax.nn.softmax(logits.astype(jnp.float32), axis=-1)
-            for name, logits in outputs.items()}
+    outputs, aux = model(batch['image'], deterministic=True)
+    probs = {name: jax.nn.softmax(logits.astype(jnp.float32), axis=-1)
+             for name, logits in outputs.items()}
+    return (probs, aux['tokens']) if with_tokens else probs
 
   return jax.jit(eval_step)

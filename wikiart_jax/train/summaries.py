@@ -11,7 +11,6 @@ import os
 
 import jax
 import ml_collections
-import numpy as np
 
 from wikiart_jax.eval import plots
 
@@ -24,11 +23,26 @@ def flat_eval(eval_metrics: dict[str, dict]) -> dict[str, float]:
           for task, m in eval_metrics.items() for key in SUMMARY_KEYS if key in m}
 
 
-def eval_line(step: int, eval_metrics: dict[str, dict]) -> str:
+CAPTION_KEYS = ('bleu1', 'bleu2', 'bleu3', 'bleu4', 'rouge_l', 'cider', 'clipscore',
+                'style_named', 'count')
+
+
+def eval_line(step: int, eval_metrics: dict[str, dict], caption: dict | None = None) -> str:
   """One human line: 'step 1500 eval: style top1 0.953 top5 ... | artist ...'."""
   parts = [f"{task} top1 {m['top1']:.3f} top5 {m['top5']:.3f} F1 {m['f1_macro']:.3f}"
            for task, m in eval_metrics.items()]
+  if caption:
+    parts.append(f"caption BLEU-4 {caption['bleu4']:.3f} ROUGE-L {caption['rouge_l']:.3f} "
+                 f"CIDEr {caption['cider']:.3f} style named {caption['style_named']:.3f}")
   return f'step {step} eval: ' + ' | '.join(parts)
+
+
+def caption_summary(caption: dict) -> dict:
+  """The caption metrics for metrics.json: the scores, per language too."""
+  out = {k: _jsonable(float(caption[k])) for k in CAPTION_KEYS if k in caption}
+  out['by_lang'] = {lang: {k: _jsonable(float(v)) for k, v in m.items()}
+                    for lang, m in caption.get('by_lang', {}).items()}
+  return out
 
 
 def _jsonable(value):
@@ -70,12 +84,22 @@ class RunSummary:
     self._payload['train']['step'] = step
 
   def write_eval(self, step: int, eval_metrics: dict[str, dict], vocab,
-                 *, from_eval_mode: bool = False) -> None:
-    """Scalars, confusion matrices (PNG + TensorBoard) and metrics.json."""
+                 *, from_eval_mode: bool = False, caption: dict | None = None,
+                 caption_samples: list[dict] | None = None) -> None:
+    """Scalars, confusion matrices (PNG + TensorBoard), descriptions, metrics.json."""
     self.writer.write_scalars(
         step, {f'eval/{k}': v for k, v in flat_eval(eval_metrics).items()})
     summary = {task: {k: _jsonable(float(m[k])) for k in SUMMARY_KEYS if k in m}
                for task, m in eval_metrics.items()}
+    if caption:
+      summary['caption'] = caption_summary(caption)
+      self.writer.write_scalars(step, {f'eval/caption_{k}': v for k, v in
+                                       summary['caption'].items() if k != 'by_lang'
+                                       and v is not None})
+    if caption_samples:
+      self.writer.write_texts(step, {
+          f'eval/description_{i}': f"[{s['lang']}] {s['generated']}  \n(reference: {s['reference']})"
+          for i, s in enumerate(caption_samples)})
     entry = {'step': step, 'eval': summary}
     if from_eval_mode:
       entry['mode'] = 'eval'
@@ -106,11 +130,3 @@ class RunSummary:
   def close(self) -> None:
     self.writer.flush()
     self.writer.close()
-
-
-def history_scalars(payload: dict, task: str, key: str = 'top1'
-                    ) -> list[tuple[int, float]]:
-  """(step, value) pairs of one eval metric over a run's history, for plots."""
-  return [(h['step'], h['eval'][task][key]) for h in payload.get('history', [])
-          if task in h.get('eval', {}) and h['eval'][task].get(key) is not None
-          and h.get('mode') != 'eval' and np.isfinite(h['eval'][task][key])]
