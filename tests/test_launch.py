@@ -204,3 +204,26 @@ def test_captioner_trains_evaluates_and_describes(tmp_path):
   record = json.loads(output.read_text().splitlines()[0])
   assert set(record['generated']) == {'en', 'fr'}
   assert record['description']['en'] and record['description']['fr']
+
+
+def test_training_starts_from_a_saved_hugging_face_vit(tmp_path):
+  torch = pytest.importorskip('torch')
+  transformers = pytest.importorskip('transformers')
+  torch.manual_seed(0)
+  folder = tmp_path / 'hf_vit'
+  hf = transformers.ViTModel(transformers.ViTConfig(
+      image_size=32, patch_size=4, hidden_size=64, num_hidden_layers=4,
+      num_attention_heads=4, intermediate_size=128), add_pooling_layer=False)
+  hf.save_pretrained(folder, safe_serialization=True)
+  workdir = str(tmp_path / 'run')
+  # A zero learning rate: the checkpoint must hold exactly the converted weights.
+  launch(workdir, f'--config.init_from={folder}', '--config.train.num_steps=2',
+         '--config.train.eval_every=2', '--config.train.learning_rate=0')
+  saved = _params_at(workdir, 2)
+  kernel = hf.embeddings.patch_embeddings.projection.weight.detach().numpy()  # [O,I,kh,kw]
+  np.testing.assert_array_equal(saved['backbone/embeddings/patch_embeddings/kernel'],
+                                kernel.transpose(2, 3, 1, 0))
+  # The last block's MLP output: 'layers.3.mlp.fc2' in transformers v5 names.
+  fc2 = next(v for k, v in hf.state_dict().items()
+             if k.endswith(('layers.3.mlp.fc2.weight', 'layer.3.output.dense.weight')))
+  np.testing.assert_array_equal(saved['backbone/layers/3/mlp/fc2/kernel'], fc2.numpy().T)
