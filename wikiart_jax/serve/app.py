@@ -75,6 +75,16 @@ def _display(rgb: np.ndarray) -> np.ndarray:
   return np.asarray(Image.fromarray(rgb).resize(size, Image.Resampling.LANCZOS))
 
 
+def shown_descriptions(result: dict) -> dict[str, str]:
+  """Per language, the text on the page: the learned captioner's description with
+  the template one beside it, or the template one alone."""
+  generated = result.get('generated')
+  if not generated:
+    return dict(result['description'])
+  return {lang: f"{text}\n(template: {result['description'][lang]})"
+          for lang, text in generated.items()}
+
+
 class Demo:
   """The restored classifier and the page's callbacks."""
 
@@ -123,12 +133,13 @@ class Demo:
     labels = [{r['label'].replace('_', ' '): r['prob'] for r in reversed(result[t])}
               for t in TASKS]
     overlay = rollout.overlay(rgb, result.pop('heatmap'))
-    return (result, result['description'][LANGS.get(lang, 'en')], *labels,
+    result['shown'] = shown_descriptions(result)
+    return (result, result['shown'][LANGS.get(lang, 'en')], *labels,
             _display(rgb), overlay, f'Described {name}.')
 
   @staticmethod
   def switch_language(result: dict | None, lang: str) -> str:
-    return result['description'][LANGS.get(lang, 'en')] if result else ''
+    return result['shown'][LANGS.get(lang, 'en')] if result else ''
 
   # The rating tab.
 
@@ -154,7 +165,8 @@ class Demo:
         skipped.append(str(e))
         continue
       result = self.predictor.label(rgb, k=1, name=path)
-      item = {'image': path, 'description': result['description'],
+      # The learned captioner's description when the model has one.
+      item = {'image': path, 'description': result.get('generated') or result['description'],
               'predicted': {t: result[t][0]['label'] for t in TASKS}}
       note = f'Image {i + 1} of {len(self.eval_images)}.'
       if skipped:
