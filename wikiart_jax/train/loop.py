@@ -15,8 +15,8 @@ import ml_collections
 from tqdm import tqdm
 
 from wikiart_jax.data import pipeline
-from wikiart_jax.eval import caption_eval
 from wikiart_jax.data import prepare
+from wikiart_jax.eval import caption_eval
 from wikiart_jax.models import build
 from wikiart_jax.models import vit as vit_lib
 from wikiart_jax.train import checkpointing
