@@ -162,12 +162,10 @@ def time_jax(config: ml_collections.ConfigDict, settings: dict,
   state_sharding = sharding.state_shardings(state, mesh)
   state = sharding.shard_state(state, mesh)
   del model, params
-  train_step = sharding.jit_train_step(
-      step_lib.make_train_step(graphdef, rest, tx, config.train,
-                               optimizer.make_schedule(config.train),
-                               dropout_key=jax.random.key(config.seed + 1),
-                               style_to_family=style_to_family),
-      state_sharding, mesh)
+  train_step = step_lib.make_train_step(
+      graphdef, rest, tx, config.train, optimizer.make_schedule(config.train),
+      dropout_key=jax.random.key(config.seed + 1), style_to_family=style_to_family,
+      state_sharding=state_sharding, mesh=mesh)
   batch = _random_batch(config, vocab.num_classes, mesh, config.seed, caption_vocab)
 
   start = time.perf_counter()

@@ -88,11 +88,9 @@ def train_losses(fsdp: int = 1, devices=None, num_steps: int = NUM_STEPS) -> dic
   state = state_lib.create(params, tx)
   state_sharding = sharding.state_shardings(state, mesh, MIN_SHARD_SIZE)
   state = sharding.shard_state(state, mesh, MIN_SHARD_SIZE)
-  train_step = sharding.jit_train_step(
-      step_lib.make_train_step(graphdef, rest, tx, config.train,
-                               optimizer.make_schedule(config.train),
-                               dropout_key=jax.random.key(1)),
-      state_sharding, mesh)
+  train_step = step_lib.make_train_step(
+      graphdef, rest, tx, config.train, optimizer.make_schedule(config.train),
+      dropout_key=jax.random.key(1), state_sharding=state_sharding, mesh=mesh)
   rows = BATCH // jax.process_count()
   mine = slice(jax.process_index() * rows, (jax.process_index() + 1) * rows)
   losses = []

@@ -13,7 +13,6 @@ The layout is pinned in the jitted step with `in_shardings`/`out_shardings`
 reuses its buffers.
 """
 
-from collections.abc import Callable
 import math
 
 import jax
@@ -95,15 +94,3 @@ def train_step_shardings(state_sharding, mesh: Mesh) -> tuple[tuple, tuple]:
   """
   return ((state_sharding, batch_sharding(mesh)),
           (state_sharding, replicated(mesh)))
-
-
-def jit_train_step(step_fn: Callable, state_sharding, mesh: Mesh) -> Callable:
-  """jit of a train step with the state layout pinned and the state donated.
-
-  `step_fn` may already be jitted (`step.make_train_step` returns jit(step)
-  without shardings): its Python function is jitted again with them.
-  """
-  fn = getattr(step_fn, '__wrapped__', step_fn)
-  in_shardings, out_shardings = train_step_shardings(state_sharding, mesh)
-  return jax.jit(fn, in_shardings=in_shardings, out_shardings=out_shardings,
-                 donate_argnums=0)
