@@ -128,8 +128,8 @@ class GitForCausalLM(nnx.Module):
   def __call__(self, input_ids: jax.Array, *, images: jax.Array | None = None,
                prefix_embeds: jax.Array | None = None, attention_mask: jax.Array | None = None,
                cache: KVCache | None = None, positions: jax.Array | None = None,
-               deterministic: bool = True,
-               rngs: nnx.Rngs | None = None) -> tuple[jax.Array, KVCache | None]:
+               deterministic: bool = True, rngs: nnx.Rngs | None = None,
+               text_logits_only: bool = False) -> tuple[jax.Array, KVCache | None]:
     """Runs the decoder on new text tokens, after the image on the first call.
 
     Args:
@@ -142,9 +142,12 @@ class GitForCausalLM(nnx.Module):
       positions: [B, T] text position ids; default: text tokens counted from 0.
       deterministic: disables dropout when True.
       rngs: dropout keys (read only when `deterministic` is False).
+      text_logits_only: skip the LM head on the image tokens (nobody reads their
+        logits when captioning; with a vocabulary-wide head that is most of its cost).
 
     Returns:
-      (logits [B, N + T, vocab] float32 over image then text tokens, the cache or None).
+      (logits [B, N + T, vocab] float32 over image then text tokens, or [B, T, vocab]
+      with `text_logits_only`; the cache or None).
     """
     if input_ids.shape[1] > self.config.max_position_embeddings:
       # Out-of-range position ids would embed as NaN instead of failing.
@@ -169,6 +172,8 @@ class GitForCausalLM(nnx.Module):
 
     mask, new_valid = attention_mask_for(valid, cache, bidirectional=num_prefix)
     x, cache = run_layers(self.layers, x, mask, cache, new_valid, deterministic, rngs)
+    if text_logits_only:
+      x = x[:, x.shape[1] - input_ids.shape[1]:]
     logits = self.output(x).astype(jnp.float32)
     if cache is not None:
       cache = cache.replace(num_prefix=jnp.asarray(num_prefix, jnp.int32))

@@ -108,7 +108,8 @@ class GPT2LMHeadModel(nnx.Module):
   def __call__(self, input_ids: jax.Array, *, attention_mask: jax.Array | None = None,
                prefix_embeds: jax.Array | None = None, cache: KVCache | None = None,
                positions: jax.Array | None = None, deterministic: bool = True,
-               rngs: nnx.Rngs | None = None) -> tuple[jax.Array, KVCache | None]:
+               rngs: nnx.Rngs | None = None,
+               text_logits_only: bool = False) -> tuple[jax.Array, KVCache | None]:
     """Runs the model on new tokens, optionally after a prefix and/or a cache.
 
     Args:
@@ -120,9 +121,11 @@ class GPT2LMHeadModel(nnx.Module):
       positions: [B, P + T] position ids; default: slots `cache.index` onward.
       deterministic: disables dropout when True.
       rngs: dropout keys (only read when `deterministic` is False).
+      text_logits_only: skip the LM head on the prefix positions (unused when captioning).
 
     Returns:
-      (logits [B, P + T, vocab] float32, the updated cache or None).
+      (logits [B, P + T, vocab] float32, or [B, T, vocab] with `text_logits_only`;
+      the updated cache or None).
     """
     x = self.wte(input_ids)
     valid = (jnp.ones(input_ids.shape, bool) if attention_mask is None
@@ -139,6 +142,8 @@ class GPT2LMHeadModel(nnx.Module):
 
     mask, new_valid = attention_mask_for(valid, cache)
     x, cache = run_layers(self.h, x, mask, cache, new_valid, deterministic, rngs)
+    if text_logits_only:
+      x = x[:, x.shape[1] - input_ids.shape[1]:]
     x = self.ln_f(x)
     logits = self.wte.attend(x) if self.lm_head is None else self.lm_head(x)
     return logits.astype(jnp.float32), cache
