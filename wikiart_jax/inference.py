@@ -26,7 +26,7 @@ def make_forward(graphdef, rest, params, mesh, with_tokens: bool = False):
   """images float32 [B,S,S,3] (numpy) -> {head: probabilities [B,C]} (numpy).
 
   Any batch size: the batch is padded to a multiple of the device count. With
-  `with_tokens` the forward returns (probabilities, backbone tokens [B,N,D]).
+  `with_tokens` the forward returns (probabilities, the captioner's context [B,M,D]).
   """
   eval_step = step_lib.make_eval_step(graphdef, rest, with_tokens=with_tokens)
 

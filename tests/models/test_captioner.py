@@ -19,11 +19,12 @@ GIT = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermedi
 GPT2 = dict(vocab_size=53, n_positions=48, n_embd=32, n_layer=2, n_head=4)
 
 
-def _config(kind, init_from=''):
+def _config(kind, init_from='', image_tokens='all', label_tokens=False):
   return ml_collections.ConfigDict(dict(
       captioner=kind, dtype='float32', layer_norm_eps=1e-6,
       caption_decoder=dict(init_from=init_from, hidden_size=32, num_layers=2, num_heads=4,
-                           mlp_dim=64, max_positions=48, dropout=0.1)))
+                           mlp_dim=64, max_positions=48, dropout=0.1,
+                           image_tokens=image_tokens, label_tokens=label_tokens)))
 
 
 def _ids(batch=2, length=6):
@@ -80,18 +81,73 @@ def test_teacher_forcing_is_causal_and_trains_the_backbone(kind):
   assert not np.allclose(a, b)
 
 
-@pytest.mark.parametrize('kind', ['git', 'prefix'])
-def test_cached_decoding_equals_teacher_forcing(kind):
-  model = cap.Captioner(_config(kind), 24, 41, rngs=nnx.Rngs(0))
-  tokens = jax.random.normal(jax.random.key(1), (2, 5, 24))
+@pytest.mark.parametrize('kind,image_tokens', [('git', 'all'), ('prefix', 'all'),
+                                                ('git', 'grid2'), ('prefix', 'cls')])
+def test_cached_decoding_equals_teacher_forcing(kind, image_tokens):
+  model = cap.Captioner(_config(kind, image_tokens=image_tokens), 24, 41, rngs=nnx.Rngs(0))
+  tokens = model.condition(jax.random.normal(jax.random.key(1), (2, 17, 24)))  # CLS + 4x4
+  assert tokens.shape[1] == {'all': 17, 'grid2': 5, 'cls': 1}[image_tokens]
   ids = jnp.asarray(_ids()) % 41
   full = model(tokens, ids)
-  cache = model.init_cache(2, 5, 8)
+  cache = model.init_cache(2, tokens.shape[1], 8)
   logits, cache = model.prefill(tokens, ids[:, :2], cache)
   np.testing.assert_allclose(logits, full[:, :2], atol=1e-5)
   for t in range(2, 6):
     logits, cache = model.decode_step(ids[:, t:t + 1], cache)
     np.testing.assert_allclose(logits[:, 0], full[:, t], atol=1e-5)
+
+
+def test_selected_image_tokens_are_cls_and_pooled_grid():
+  tokens = jax.random.normal(jax.random.key(0), (2, 1 + 16, 3))
+  np.testing.assert_array_equal(cap.select_image_tokens(tokens, 'all'), tokens)
+  np.testing.assert_array_equal(cap.select_image_tokens(tokens, 'cls'), tokens[:, :1])
+  grid = np.asarray(tokens[:, 1:]).reshape(2, 4, 4, 3)
+  # Top-left 2x2 window of the 4x4 grid, then the window to its right.
+  want = [grid[:, :2, :2].mean((1, 2)), grid[:, :2, 2:].mean((1, 2))]
+  got = cap.select_image_tokens(tokens, 'grid2')
+  assert got.shape == (2, 5, 3)
+  np.testing.assert_array_equal(got[:, 0], tokens[:, 0])
+  np.testing.assert_allclose(got[:, 1], want[0], rtol=1e-6)
+  np.testing.assert_allclose(got[:, 2], want[1], rtol=1e-6)
+  np.testing.assert_array_equal(cap.select_image_tokens(tokens, 'grid4')[:, 1:], tokens[:, 1:])
+  with pytest.raises(ValueError, match='multiple of 3'):
+    cap.select_image_tokens(tokens, 'grid3')
+  for bad in ('grid', 'grid0', 'mean', 'GRID2'):
+    with pytest.raises(ValueError, match='image_tokens'):
+      cap.Captioner(_config('git', image_tokens=bad), 24, 41, rngs=nnx.Rngs(0))
+
+
+def test_label_tokens_embed_the_heads_predictions_without_moving_them():
+  classes = {'style': 5, 'artist': 7, 'genre': 3}
+  model = cap.Captioner(_config('git', image_tokens='cls', label_tokens=True), 24, 41,
+                        rngs=nnx.Rngs(0), label_classes=classes)
+  tokens = jax.random.normal(jax.random.key(1), (2, 17, 24))
+  logits = {t: jax.random.normal(jax.random.key(i), (2, n)) for i, (t, n) in
+            enumerate(classes.items())}
+  context = model.condition(tokens, {**logits, 'style_family': jnp.zeros((2, 2))})
+  assert context.shape == (2, 1 + 3, 24)
+  np.testing.assert_array_equal(context[:, 0], tokens[:, 0])
+  table = np.asarray(model.label_tokens.tables['artist'][...])
+  np.testing.assert_allclose(context[:, 2], jax.nn.softmax(logits['artist']) @ table, rtol=1e-5)
+  ids = jnp.asarray(_ids()) % 41
+
+  graphdef, params = nnx.split(model)
+
+  def loss(logits, params):
+    merged = nnx.merge(graphdef, params)
+    return cap.caption_loss(merged(merged.condition(tokens, logits), ids), ids,
+                            jnp.ones_like(ids))[0]
+  to_logits, to_params = jax.grad(loss, argnums=(0, 1))(logits, params)
+  to_tables = to_params['label_tokens']
+  assert all(float(jnp.abs(g).sum()) == 0 for g in jax.tree.leaves(to_logits))
+  assert all(float(jnp.abs(g).sum()) > 0 for g in jax.tree.leaves(to_tables))
+  # A different prediction changes the description's logits.
+  other = model(model.condition(tokens, {**logits, 'style': -logits['style']}), ids)
+  assert not np.allclose(other, model(context, ids))
+  with pytest.raises(ValueError, match='logits'):
+    model.condition(tokens)
+  with pytest.raises(ValueError, match=r"\['genre'\]"):
+    model.condition(tokens, {'style': logits['style'], 'artist': logits['artist']})
 
 
 def test_caption_loss_equals_torch_cross_entropy():

@@ -15,8 +15,8 @@ def caption_tokenizer(config: ml_collections.ConfigDict, vocab, workdir: str):
       captions.tokenizer_source(config.data.caption, vocab, workdir))
 
 
-def build_model(config: ml_collections.ConfigDict, vocab,
-                workdir: str = '') -> classifier.ArtClassifier:
+def build_model(config: ml_collections.ConfigDict, vocab, workdir: str = '', *,
+                caption_vocab_size: int = 0) -> classifier.ArtClassifier:
   """A fresh ArtClassifier, with `.captioner` (None unless config.model.captioner).
 
   The backbone is loaded from `config.init_from` when set, the caption decoder
@@ -26,6 +26,8 @@ def build_model(config: ml_collections.ConfigDict, vocab,
     config: the run's config (model section and init_from are read).
     vocab: the dataset's `Vocabularies` (class counts and style order).
     workdir: the run's folder (where the demo caption tokenizer lives).
+    caption_vocab_size: the captioner's vocabulary size without loading its
+      tokenizer (bench, random weights); 0 = the tokenizer's length.
   """
   if config.init_from:
     # The checkpoint dictates the backbone's shape; the config follows it.
@@ -38,13 +40,13 @@ def build_model(config: ml_collections.ConfigDict, vocab,
   if config.init_from:
     from wikiart_jax.convert import hub  # pylint: disable=g-import-not-at-top
     hub.init_backbone_from(model, config.init_from)
-  vocab_size = 0
-  if config.model.captioner != 'none':
+  vocab_size = caption_vocab_size
+  if config.model.captioner != 'none' and not vocab_size:
     if not workdir:
       raise ValueError('build_model: a captioner needs the workdir (its tokenizer lives there)')
     vocab_size = len(caption_tokenizer(config, vocab, workdir))
   # Parameters under 'captioner/...' train with the heads in every stage.
   model.captioner = captioner_lib.build_captioner(
       config.model, model.backbone.config.hidden_size, vocab_size,
-      rngs=nnx.Rngs(params=config.seed + 1))
+      rngs=nnx.Rngs(params=config.seed + 1), label_classes=dict(vocab.num_classes))
   return model

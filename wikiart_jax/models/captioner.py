@@ -11,14 +11,22 @@
   'none'    no captioner (`build_captioner` returns None).
 
 Sizes come from `config.model.caption_decoder` unless `init_from` names a
-checkpoint, whose config.json then decides them. Teacher forcing returns logits
-over the text positions only; generation (wikiart_jax/generate.py) uses
+checkpoint, whose config.json then decides them. `caption_decoder.image_tokens`
+says which backbone tokens the decoder sees: 'all' (as GIT), 'cls', or 'grid<K>'
+(CLS plus the patch grid average-pooled to K x K). Fewer tokens make a small
+decoder cheaper and leave its attention less to search. `Captioner.condition` turns the backbone's
+tokens (and, with `caption_decoder.label_tokens`, the heads' logits) into the
+decoder's context. Teacher forcing returns logits over the text positions only;
+generation (wikiart_jax/generate.py) uses
 `init_cache` / `prefill` / `decode_step` with the decoders' static KV cache.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 import dataclasses
+import math
+import re
 
 from flax import nnx
 import jax
@@ -33,6 +41,66 @@ from wikiart_jax.models.vit import ViTConfig
 KINDS = ('none', 'git', 'prefix')
 # GIT checkpoint keys of the text decoder (everything but the image tower).
 GIT_DECODER_KEYS = ('git.embeddings.', 'git.visual_projection.', 'git.encoder.', 'output.')
+
+
+def check_image_tokens(spec: str) -> str:
+  """Validates `caption_decoder.image_tokens` ('all', 'cls' or 'grid<K>')."""
+  if spec in ('all', 'cls') or re.fullmatch(r'grid[1-9][0-9]*', spec):
+    return spec
+  raise ValueError("model.caption_decoder.image_tokens must be 'all', 'cls' or 'grid<K>' "
+                   f'(e.g. grid4), got {spec!r}')
+
+
+def select_image_tokens(tokens: jax.Array, spec: str) -> jax.Array:
+  """The backbone tokens [B, 1 + P, D] (CLS first) that the decoder sees.
+
+  Args:
+    tokens: the backbone's tokens, CLS then a square grid of P patch tokens.
+    spec: 'all' (unchanged), 'cls' ([B, 1, D]) or 'grid<K>': CLS then the patch
+      grid average-pooled to K x K ([B, 1 + K*K, D]); K must divide the grid side.
+  """
+  if check_image_tokens(spec) == 'all':
+    return tokens
+  cls = tokens[:, :1]
+  if spec == 'cls':
+    return cls
+  k = int(spec[4:])
+  b, n, d = tokens.shape
+  side = math.isqrt(n - 1)
+  if side * side != n - 1 or side % k:
+    raise ValueError(f'image_tokens={spec!r} needs a square patch grid whose side is a '
+                     f'multiple of {k}; the backbone gives {n - 1} patch tokens')
+  grid = tokens[:, 1:].reshape(b, k, side // k, k, side // k, d)
+  grid = grid.astype(jnp.float32).mean(axis=(2, 4)).astype(tokens.dtype)
+  return jnp.concatenate([cls, grid.reshape(b, k * k, d)], axis=1)
+
+
+class LabelTokens(nnx.Module):
+  """The heads' predictions as prefix tokens: per task, softmax(logits) @ a learned table.
+
+  Tag-guided captioning (as Tag2Text, Huang et al. 2023): the decoder reads what the
+  heads recognised, so the description agrees with the top-1 the demo shows. The
+  probabilities are stop-gradient: the caption loss does not move the heads.
+  """
+
+  def __init__(self, label_classes: Mapping[str, int], width: int, *, rngs: nnx.Rngs):
+    if not label_classes:
+      raise ValueError('caption_decoder.label_tokens needs at least one classification head')
+    self.tasks = tuple(label_classes)
+    # Unit scale like the LayerNormed backbone tokens the projection also reads.
+    self.tables = nnx.Dict({task: nnx.Param(jax.random.normal(rngs.params(), (n, width)))
+                            for task, n in label_classes.items()})
+
+  def __call__(self, head_logits: Mapping[str, jax.Array], dtype) -> jax.Array:
+    """{task: logits [B, C]} -> [B, tasks, width]."""
+    missing = [t for t in self.tasks if t not in head_logits]
+    if missing:
+      raise ValueError(f'label tokens need the logits of {missing}')
+    tokens = []
+    for task in self.tasks:
+      probs = jax.nn.softmax(jax.lax.stop_gradient(head_logits[task]).astype(jnp.float32), -1)
+      tokens.append(probs @ self.tables[task][...].astype(jnp.float32))
+    return jnp.stack(tokens, axis=1).astype(dtype)
 
 
 class GitDecoder(GitForCausalLM):
@@ -107,7 +175,8 @@ class Captioner(nnx.Module):
   """A caption decoder conditioned on backbone tokens ('git' or 'prefix')."""
 
   def __init__(self, model_config, vision_width: int, vocab_size: int, *, rngs: nnx.Rngs,
-               decoder: GPT2Config | GitConfig | None = None):
+               decoder: GPT2Config | GitConfig | None = None,
+               label_classes: Mapping[str, int] | None = None):
     """Builds the decoder (random weights; see `build_captioner` to load a checkpoint).
 
     Args:
@@ -116,8 +185,14 @@ class Captioner(nnx.Module):
       vocab_size: the caption tokenizer's vocabulary size.
       rngs: parameter initialisation keys.
       decoder: explicit decoder sizes (default: `decoder_config(...)`).
+      label_classes: task -> number of classes of the heads, for
+        `caption_decoder.label_tokens`.
     """
     self.kind = model_config.captioner
+    section = _section(model_config)
+    self.image_tokens = check_image_tokens(str(section.get('image_tokens', 'all')))
+    self.label_tokens = (LabelTokens(label_classes or {}, vision_width, rngs=rngs)
+                         if section.get('label_tokens', False) else None)
     cfg = decoder or decoder_config(model_config, vision_width, vocab_size)
     if self.kind == 'git':
       self.decoder = GitDecoder(cfg, rngs=rngs)
@@ -129,56 +204,77 @@ class Captioner(nnx.Module):
     # Text positions (GIT: text only; GPT-2: the image prefix takes positions too).
     self.max_positions = cfg.max_position_embeddings if self.kind == 'git' else cfg.n_positions
 
-  def _check_length(self, num_image_tokens: int, text_length: int) -> None:
+  def _check_length(self, context_length: int, text_length: int) -> None:
     """Out-of-range positions would read NaN embeddings: refuse them (shapes are static)."""
-    used = text_length + (0 if self.kind == 'git' else num_image_tokens)
+    used = text_length + (0 if self.kind == 'git' else context_length)
     if used > self.max_positions:
       raise ValueError(f'{self.kind} caption decoder has {self.max_positions} positions but '
-                       f'needs {used} ({num_image_tokens} image tokens, {text_length} text '
+                       f'needs {used} ({context_length} context tokens, {text_length} text '
                        'tokens): raise model.caption_decoder.max_positions or lower '
                        'data.caption.max_len')
 
-  def prefix(self, image_tokens: jax.Array) -> jax.Array:
-    """Backbone tokens [B, N, D] -> the decoder's prefix embeddings [B, N, width]."""
-    if self.kind == 'git':
-      return self.decoder.visual_projection(image_tokens)
-    return self.projection(image_tokens)
+  def condition(self, image_tokens: jax.Array,
+                head_logits: Mapping[str, jax.Array] | None = None) -> jax.Array:
+    """What the decoder is conditioned on: [B, M, D], its `context` below.
 
-  def __call__(self, image_tokens: jax.Array, input_ids: jax.Array, *,
+    Args:
+      image_tokens: [B, N, D] the backbone's tokens (CLS first).
+      head_logits: {task: [B, C]} the heads' outputs; needed with label tokens.
+
+    Returns:
+      the tokens `image_tokens` selects, then one token per head with label tokens.
+    """
+    context = select_image_tokens(image_tokens, self.image_tokens)
+    if self.label_tokens is None:
+      return context
+    if head_logits is None:
+      raise ValueError('caption_decoder.label_tokens: condition() needs the heads\' logits')
+    return jnp.concatenate([context, self.label_tokens(head_logits, context.dtype)], axis=1)
+
+  def prefix(self, context: jax.Array) -> jax.Array:
+    """Context [B, M, D] -> the decoder's prefix embeddings [B, M, width]."""
+    if self.kind == 'git':
+      return self.decoder.visual_projection(context)
+    return self.projection(context)
+
+  def __call__(self, context: jax.Array, input_ids: jax.Array, *,
                deterministic: bool = True, rngs: nnx.Rngs | None = None) -> jax.Array:
     """Teacher forcing: logits [B, T, V] (float32) at the T text positions.
 
     Args:
-      image_tokens: [B, N, D] backbone tokens.
+      context: [B, M, D] from `condition` (the backbone tokens themselves with
+        the default image_tokens='all' and no label tokens).
       input_ids: [B, T] caption tokens (BOS first); padding after EOS is harmless
         because attention is causal and `caption_loss` masks it.
       deterministic: disables dropout when True.
       rngs: dropout keys.
     """
-    self._check_length(image_tokens.shape[1], input_ids.shape[1])
-    logits, _ = self.decoder(input_ids, prefix_embeds=self.prefix(image_tokens),
-                             deterministic=deterministic, rngs=rngs)
-    return logits[:, image_tokens.shape[1]:]
+    prefix = self.prefix(context)
+    self._check_length(prefix.shape[1], input_ids.shape[1])
+    logits, _ = self.decoder(input_ids, prefix_embeds=prefix, deterministic=deterministic,
+                             rngs=rngs, text_logits_only=True)
+    return logits
 
-  def init_cache(self, batch_size: int, num_image_tokens: int, max_text_length: int,
+  def init_cache(self, batch_size: int, context_length: int, max_text_length: int,
                  dtype=None) -> KVCache:
-    """An empty KV cache holding the image prefix and `max_text_length` text tokens."""
-    self._check_length(num_image_tokens, max_text_length)
-    return self.decoder.init_cache(batch_size, num_image_tokens + max_text_length, dtype)
+    """An empty KV cache holding the context (M tokens) and `max_text_length` text tokens."""
+    self._check_length(context_length, max_text_length)
+    return self.decoder.init_cache(batch_size, context_length + max_text_length, dtype)
 
-  def prefill(self, image_tokens: jax.Array, input_ids: jax.Array,
+  def prefill(self, context: jax.Array, input_ids: jax.Array,
               cache: KVCache) -> tuple[jax.Array, KVCache]:
-    """Feeds the image prefix and the prompt (e.g. BOS): (text logits [B, T, V], cache)."""
-    logits, cache = self.decoder(input_ids, prefix_embeds=self.prefix(image_tokens), cache=cache)
-    return logits[:, image_tokens.shape[1]:], cache
+    """Feeds the context and the prompt (e.g. BOS): (text logits [B, T, V], cache)."""
+    logits, cache = self.decoder(input_ids, prefix_embeds=self.prefix(context), cache=cache,
+                                 text_logits_only=True)
+    return logits, cache
 
   def decode_step(self, input_ids: jax.Array, cache: KVCache) -> tuple[jax.Array, KVCache]:
     """Appends [B, T] tokens (T = 1 when decoding): (logits [B, T, V], cache)."""
     return self.decoder(input_ids, cache=cache)
 
 
-def build_captioner(model_config, vision_width: int, vocab_size: int, *,
-                    rngs: nnx.Rngs) -> Captioner | None:
+def build_captioner(model_config, vision_width: int, vocab_size: int, *, rngs: nnx.Rngs,
+                    label_classes: Mapping[str, int] | None = None) -> Captioner | None:
   """The configured captioner (None for 'none'), its decoder loaded from `init_from`.
 
   A 'git' captioner loads every GIT key but the image tower's; a 'prefix'
@@ -189,7 +285,8 @@ def build_captioner(model_config, vision_width: int, vocab_size: int, *,
     raise ValueError(f'config.model.captioner must be one of {KINDS}, got {kind!r}')
   if kind == 'none':
     return None
-  captioner = Captioner(model_config, vision_width, vocab_size, rngs=rngs)
+  captioner = Captioner(model_config, vision_width, vocab_size, rngs=rngs,
+                        label_classes=label_classes)
   source = _section(model_config).init_from
   if source:
     from wikiart_jax.convert import git as convert_git  # pylint: disable=g-import-not-at-top
@@ -208,7 +305,7 @@ def caption_loss(logits: jax.Array, tokens: jax.Array,
   """Next-token cross-entropy summed over real target tokens, in float32.
 
   Args:
-    logits: [B, T, V] from `Captioner(image_tokens, tokens)`.
+    logits: [B, T, V] from `Captioner(context, tokens)`.
     tokens: [B, T] int caption tokens (BOS ... EOS, then padding).
     mask: [B, T], 1 on real tokens (BOS..EOS), 0 on padding.
 

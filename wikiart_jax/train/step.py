@@ -88,8 +88,10 @@ def make_train_step(graphdef, rest, tx: optax.GradientTransformation,
         denominators=denominators)
     means = {t: per_task[t] for t in TASKS}
     if model.captioner is not None:
-      # Teacher forcing on the backbone's tokens; padding is masked out.
-      logits = model.captioner(aux['tokens'], micro['caption_tokens'], deterministic=False,
+      # Teacher forcing on the backbone's tokens (and the heads' predictions when
+      # configured); padding is masked out.
+      context = model.captioner.condition(aux['tokens'], outputs)
+      logits = model.captioner(context, micro['caption_tokens'], deterministic=False,
                                rngs=nnx.Rngs(dropout=jax.random.fold_in(key, 1)))
       total, _ = captioner_lib.caption_loss(
           logits, micro['caption_tokens'], micro['caption_mask'])
@@ -147,8 +149,8 @@ def make_train_step(graphdef, rest, tx: optax.GradientTransformation,
 def make_eval_step(graphdef, rest, with_tokens: bool = False) -> Callable:
   """Returns jit(fn)(params, batch) -> class probabilities per output head.
 
-  With `with_tokens`, fn returns (probabilities, the backbone's tokens), the
-  input of the captioner.
+  With `with_tokens`, fn returns (probabilities, the captioner's context): the
+  backbone's tokens as `Captioner.condition` selects them, with the label tokens.
   """
 
   def eval_step(params, batch):
@@ -156,6 +158,10 @@ def make_eval_step(graphdef, rest, with_tokens: bool = False) -> Callable:
     outputs, aux = model(batch['image'], deterministic=True)
     probs = {name: jax.nn.softmax(logits.astype(jnp.float32), axis=-1)
              for name, logits in outputs.items()}
-    return (probs, aux['tokens']) if with_tokens else probs
+    if not with_tokens:
+      return probs
+    if model.captioner is None:
+      return probs, aux['tokens']
+    return probs, model.captioner.condition(aux['tokens'], outputs)
 
   return jax.jit(eval_step)
