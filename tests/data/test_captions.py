@@ -229,6 +229,25 @@ def test_transform_pickles_and_runs_in_grain(setup, by_source):
   np.testing.assert_array_equal(run(transform), run(clone))  # same seed, same targets
 
 
+def test_encode_tokenises_each_target_once_and_returns_fresh_arrays(setup, monkeypatch):
+  vocab, _, tok = setup
+  transform = captions.CaptionTransform(vocab, tok, max_len=48)
+  calls = []
+  real = transform._encode  # pylint: disable=protected-access
+  monkeypatch.setattr(transform, '_encode', lambda *a: calls.append(a) or real(*a))
+  first, mask = transform.encode('Un paysage.', 'fr')
+  first[:] = -7  # a consumer writing into its batch must not reach the cache
+  again, again_mask = transform.encode('Un paysage.', 'fr')
+  assert len(calls) == 1
+  np.testing.assert_array_equal((again, again_mask), real('Un paysage.', 'fr'))
+  np.testing.assert_array_equal(mask, again_mask)
+  transform.encode('Un paysage.', 'en')  # the language is part of the key
+  assert len(calls) == 2
+  plain = captions.CaptionTransform(vocab, tok, max_len=48)
+  plain.encode('Un paysage.', 'fr')
+  assert pickle.loads(pickle.dumps(plain))._encoded == {}  # pylint: disable=protected-access
+
+
 def test_batch_references(setup):
   vocab, _, _ = setup
   batch = {k: np.array([v, v]) for k, v in _example(vocab).items() if k not in ('image',)}
