@@ -86,6 +86,8 @@ def get_config() -> ml_collections.ConfigDict:
   model.caption_decoder.num_layers = 4
   model.caption_decoder.num_heads = 8
   model.caption_decoder.mlp_dim = 2048
+  model.caption_decoder.image_tokens = 'all'  # all | cls | grid<K>: CLS + patch grid pooled to KxK
+  model.caption_decoder.label_tokens = False  # also feed the heads' predictions (soft label embeddings) as tokens
   model.caption_decoder.max_positions = 512  # git: text positions; prefix: image tokens + text
   model.caption_decoder.dropout = 0.1
   model.attention = 'auto'  # auto (cuDNN on GPU with bf16, tokens padded to x16) | xla | cudnn
@@ -144,6 +146,7 @@ def get_config() -> ml_collections.ConfigDict:
   config.bench.warmup_steps = 3  # untimed steps after compilation
   config.bench.torch = True  # also time the same-size timm ViT when torch and timm import
   config.bench.torch_compile = True  # torch.compile the timm baseline
+  config.bench.caption_vocab_size = 0  # captioner vocabulary in bench; 0 = the tokenizer's (set it for a hub tokenizer offline)
   config.bench.timm_model = ''  # '' = from model.variant (B/16, L/14; else timm's generic ViT at our size)
 
   config.serve = ml_collections.ConfigDict()
