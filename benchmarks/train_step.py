@@ -1,4 +1,4 @@
-"""Train-step speed of the two 24 GB configs: JAX vs the same-size timm ViT.
+"""Train-step speed of the 24 GB configs: JAX vs the same-size timm ViT.
 
 Runs `launch.py --config.mode=bench` once per config, each in its own process
 (JAX keeps the GPU memory it reserved until its process ends), and prints one
@@ -17,7 +17,8 @@ from absl import app
 from absl import flags
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CONFIGS = ('configs/vit_b16_multitask.py', 'configs/vit_l14_clip_multitask.py')
+CONFIGS = ('configs/vit_b16_multitask.py', 'configs/vit_l14_clip_multitask.py',
+           'configs/clip_l14_git_caption.py')
 
 _WORKDIR = flags.DEFINE_string('workdir', '/tmp/bench', 'one sub-folder per config')
 _CONFIGS = flags.DEFINE_list('configs', list(CONFIGS), 'config files to benchmark')

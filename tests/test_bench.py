@@ -119,6 +119,33 @@ def test_torch_baseline_trains_what_timm_builds(monkeypatch):
   assert result['images_per_s'] > 0 and np.isfinite(result['final_loss'])
 
 
+def test_caption_config_benches_offline_at_its_vocabulary_size():
+  """clip_l14_git_caption names hub weights and a hub tokenizer; bench needs neither."""
+  import clip_l14_git_caption  # pylint: disable=g-import-not-at-top
+  config = clip_l14_git_caption.get_config()
+  assert config.model.caption_decoder.init_from.startswith('hf:')
+  assert config.data.caption.tokenizer.startswith('hf:')
+  # The same config at a CPU-sized scale (the hub ids stay: nothing may resolve them).
+  config.model.variant = 'tiny'
+  config.model.dtype = 'float32'
+  config.model.remat = 'none'
+  config.data.image_size = 32
+  config.data.batch_size = 4
+  config.train.grad_accum_steps = 2
+  config.data.caption.max_len = 8
+  for field, value in dict(hidden_size=32, num_layers=1, num_heads=4, mlp_dim=64).items():
+    config.model.caption_decoder[field] = value
+  config.bench.caption_vocab_size = 101
+  config.bench.steps = 1
+  config.bench.warmup_steps = 0
+  result = bench.time_jax(config, bench.bench_settings(config))
+  assert result['images_per_s'] > 0 and np.isfinite(result['final_loss'])
+  # One more vocabulary entry adds the decoder's embedding row, output column and bias.
+  config.bench.caption_vocab_size = 102
+  more = bench.time_jax(config, bench.bench_settings(config))
+  assert more['num_params'] - result['num_params'] == 32 + 32 + 1
+
+
 def test_unknown_bench_field_is_an_error():
   config = _tiny_config()
   config.bench.step = 3

@@ -44,6 +44,7 @@ DEFAULTS = dict(
     torch=True,  # also time the timm baseline when torch and timm import
     torch_compile=True,  # torch.compile the baseline
     timm_model='',  # '' = picked from model.variant (see timm_spec)
+    caption_vocab_size=0,  # the captioner's vocabulary; 0 = its tokenizer's (needs it)
 )
 # Dense bf16 tensor-core peak per device, from the vendors' datasheets (NVIDIA
 # H100, H200, A100, L4 datasheets; Ada Lovelace whitepaper for the RTX 4090, FP32
@@ -145,11 +146,14 @@ def time_jax(config: ml_collections.ConfigDict, settings: dict,
   """Compiles and times the real train step; returns the measured figures."""
   config = copy.deepcopy(config)
   config.init_from = ''  # random weights: speed does not depend on them
+  if 'caption_decoder' in config.model:
+    config.model.caption_decoder.init_from = ''  # its sizes are spelt out in the config
   vocab = bench_vocab()
   mesh = sharding.make_mesh(int(config.train.get('fsdp', 1) or 1))
   with tempfile.TemporaryDirectory() as scratch:
     # The demo caption tokenizer, when one is needed, is built here.
-    model = build.build_model(config, vocab, workdir or scratch)
+    model = build.build_model(config, vocab, workdir or scratch,
+                              caption_vocab_size=int(settings['caption_vocab_size']))
   caption_vocab = (model.captioner.vocab_size if model.captioner is not None else 0)
   # Every head matrix multiplies once per image (biases are the 1-D leaves).
   head_kernels = [x.size for x in jax.tree.leaves(nnx.state(model.heads, nnx.Param))
