@@ -197,6 +197,11 @@ def test_captioner_trains_evaluates_and_describes(tmp_path):
   for key in ('bleu1', 'bleu4', 'rouge_l', 'cider', 'style_named'):
     assert caption[key] is not None and caption[key] >= 0.0, key
   assert set(caption['by_lang']) == {'en', 'fr'}
+  # eval: the report's sample cards show the captioner's descriptions beside the templates.
+  evaluated = launch(workdir, '--config.mode=eval', config=config)
+  assert 'BLEU-4' in evaluated.stdout and 'style named' in evaluated.stdout
+  report_md = (tmp_path / 'run' / 'report' / 'report.md').read_text(encoding='utf-8')
+  assert report_md.count('en (captioner)') == report_md.count('fr (captioner)') > 0
   image = next(p for p in sorted((tmp_path / 'run' / 'synthetic_raw').rglob('*.jpg')))
   output = tmp_path / 'pred.jsonl'
   launch(workdir, '--config.mode=predict', f'--config.predict.inputs={image}',

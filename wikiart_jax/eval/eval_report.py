@@ -40,7 +40,7 @@ def _text(value) -> str | None:
 
 
 def collect_samples(dataset_path: str, split: str, image_size: int, vocab,
-                    forward) -> list[dict]:
+                    forward, describer=None) -> list[dict]:
   """Predictions and descriptions for a few examples of `split`.
 
   Args:
@@ -48,12 +48,18 @@ def collect_samples(dataset_path: str, split: str, image_size: int, vocab,
     split: 'val' usually.
     image_size: the model's input size.
     vocab: the dataset's vocabularies.
-    forward: images [B,S,S,3] float32 -> {task: probabilities [B,C]} (numpy).
+    forward: images [B,S,S,3] float32 -> {task: probabilities [B,C]} (numpy), or
+      (probabilities, the captioner's context) when `describer` is given.
+    describer: an `eval.caption_eval.Describer`: the captioner's descriptions
+      are shown next to the template ones.
   """
   source = pipeline.open_split(dataset_path, split)
   examples = [source[i] for i in _sample_indices(len(source), NUM_SAMPLES)]
   rgbs = [np.asarray(augment.decode(ex['image'])) for ex in examples]
-  probs = forward(np.stack([augment.eval_transform(x, image_size) for x in rgbs]))
+  out = forward(np.stack([augment.eval_transform(x, image_size) for x in rgbs]))
+  probs, context = out if describer is not None else (out, None)
+  generated = ({lang: describer.describe(context, lang) for lang in ('en', 'fr')}
+               if describer is not None else {})
   names = _display_names(vocab)
   samples = []
   for i, (example, rgb) in enumerate(zip(examples, rgbs)):
@@ -71,18 +77,22 @@ def collect_samples(dataset_path: str, split: str, image_size: int, vocab,
                  for t in TASKS},
         'pred': pred,
         'descriptions': {
-            lang: description.describe(
+            **{lang: description.describe(
                 vocab.style[best['style']], vocab.artist_names[best['artist']],
                 vocab.genre[best['genre']], year=year, title=title, lang=lang)
-            for lang in ('en', 'fr')},
+               for lang in ('en', 'fr')},
+            **{f'{lang} (captioner)': texts[i] for lang, texts in generated.items()}},
     })
   return samples
 
 
 def write(workdir: str, dataset_path: str, split: str, image_size: int, vocab,
           eval_metrics: dict, forward, *, family_names=None,
-          caption_metrics: dict | None = None) -> str:
-  """Writes the report into `<workdir>/report/`; returns the index.html path."""
+          caption_metrics: dict | None = None, describer=None) -> str:
+  """Writes the report into `<workdir>/report/`; returns the index.html path.
+
+  `forward` and `describer` are as in `collect_samples`.
+  """
   names = _display_names(vocab)
   if caption_metrics:
     # One row per language and one for both: {group: {metric: value}}.
@@ -94,7 +104,7 @@ def write(workdir: str, dataset_path: str, split: str, image_size: int, vocab,
   return report.write_report(
       os.path.join(workdir, 'report'),
       metrics=eval_metrics, names=names,
-      samples=collect_samples(dataset_path, split, image_size, vocab, forward),
+      samples=collect_samples(dataset_path, split, image_size, vocab, forward, describer),
       caption_metrics=caption_metrics,
       class_count_pngs=sorted(glob.glob(os.path.join(dataset_path, 'class_counts_*.png'))),
       human_ratings=ratings.load(workdir) or None)

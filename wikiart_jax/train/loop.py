@@ -225,7 +225,9 @@ def evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
     from wikiart_jax.eval import eval_report  # pylint: disable=g-import-not-at-top
     path = eval_report.write(
         workdir, info.path, config.eval.split, config.data.image_size, info.vocab,
-        eval_metrics, inference.make_forward(graphdef, rest, params, mesh),
-        family_names=list(config.model.style_families.keys()), caption_metrics=caption)
+        eval_metrics,
+        inference.make_forward(graphdef, rest, params, mesh, with_tokens=captioning),
+        family_names=list(config.model.style_families.keys()), caption_metrics=caption,
+        describer=captioner.describer if captioning else None)
     print(f'report: {path}', flush=True)
   return report.metrics_json()
