@@ -6,14 +6,17 @@ import subprocess
 import sys
 import types
 
+import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
 import pytest
+from flax import nnx
 
 import common
 import demo
 from wikiart_jax import bench
+from wikiart_jax.models import build
 from wikiart_jax.models import vit as vit_lib
 from wikiart_jax.train import losses
 
@@ -140,10 +143,12 @@ def test_caption_config_benches_offline_at_its_vocabulary_size():
   config.bench.warmup_steps = 0
   result = bench.time_jax(config, bench.bench_settings(config))
   assert result['images_per_s'] > 0 and np.isfinite(result['final_loss'])
-  # One more vocabulary entry adds the decoder's embedding row, output column and bias.
-  config.bench.caption_vocab_size = 102
-  more = bench.time_jax(config, bench.bench_settings(config))
-  assert more['num_params'] - result['num_params'] == 32 + 32 + 1
+  # It built the decoder at the configured vocabulary: the model's count at 101 tokens.
+  config.init_from = config.model.caption_decoder.init_from = ''
+  model = nnx.eval_shape(lambda: build.build_model(config, bench.bench_vocab(),
+                                                   caption_vocab_size=101))
+  assert result['num_params'] == sum(x.size for x in jax.tree.leaves(nnx.state(model, nnx.Param)))
+  assert model.captioner.vocab_size == 101
 
 
 def test_unknown_bench_field_is_an_error():
