@@ -16,37 +16,38 @@ CONFIGS = sorted(os.path.basename(p)[:-3] for p in glob.glob(os.path.join(ROOT, 
                  if not p.endswith('common.py'))
 
 
-@pytest.mark.parametrize('name', CONFIGS)
-def test_config_builds_its_model(name, tmp_path):
+def _abstract_model(name: str, workdir: str = ''):
+  """(config, the model it builds as shapes): architecture spelt out, no hub."""
   config = importlib.import_module(name).get_config()
-  config.init_from = ''  # the architecture is spelt out; no hub here
+  config.init_from = ''
   config.model.caption_decoder.init_from = ''
   model = nnx.eval_shape(lambda: build.build_model(
-      config, bench.bench_vocab(), str(tmp_path),
+      config, bench.bench_vocab(), workdir,
       caption_vocab_size=int(config.bench.caption_vocab_size)))
-  params = sum(x.size for x in jax.tree.leaves(nnx.state(model, nnx.Param)))
-  assert params > 0
+  return config, model
+
+
+def _num_params(module) -> int:
+  return sum(x.size for x in jax.tree.leaves(nnx.state(module, nnx.Param)))
+
+
+@pytest.mark.parametrize('name', CONFIGS)
+def test_config_builds_its_model(name, tmp_path):
+  config, model = _abstract_model(name, str(tmp_path))
+  assert _num_params(model) > 0
   assert (model.captioner is None) == (config.model.captioner == 'none')
 
 
 def test_the_big_configs_have_their_published_sizes():
-  sizes = {}
-  for name in ('vit_b16_multitask', 'vit_l14_clip_multitask', 'clip_l14_git_caption'):
-    config = importlib.import_module(name).get_config()
-    config.init_from = ''
-    config.model.caption_decoder.init_from = ''
-    model = nnx.eval_shape(lambda c=config: build.build_model(
-        c, bench.bench_vocab(), caption_vocab_size=int(c.bench.caption_vocab_size)))
-    sizes[name] = {part: sum(x.size for x in jax.tree.leaves(nnx.state(getattr(model, part),
-                                                                        nnx.Param)))
-                   for part in ('backbone', 'captioner') if getattr(model, part) is not None}
-  assert round(sizes['vit_b16_multitask']['backbone'] / 1e6) == 86  # ViT-B/16 without pooler
-  assert round(sizes['vit_l14_clip_multitask']['backbone'] / 1e6) == 303  # CLIP L/14 vision
-  git = sizes['clip_l14_git_caption']
-  assert git['backbone'] == sizes['vit_l14_clip_multitask']['backbone']
+  b16 = _abstract_model('vit_b16_multitask')[1]
+  l14 = _abstract_model('vit_l14_clip_multitask')[1]
+  git = _abstract_model('clip_l14_git_caption')[1]
+  assert round(_num_params(b16.backbone) / 1e6) == 86  # ViT-B/16 without pooler
+  assert round(_num_params(l14.backbone) / 1e6) == 303  # CLIP L/14 vision
+  assert _num_params(git.backbone) == _num_params(l14.backbone)
   # GIT-large's text side: 6 BERT layers of 768, 30,522 tokens in and out, 1,024 positions,
   # the visual projection from 1,024; its embedding and output are not tied in the files.
   layer = 4 * (768 * 768 + 768) + 2 * 768 * 3072 + 3072 + 768 + 4 * 768
   want = (6 * layer + 30522 * 768 + 1024 * 768 + 2 * 768 + 1024 * 768 + 768 + 2 * 768
           + 768 * 30522 + 30522)
-  assert git['captioner'] == want
+  assert _num_params(git.captioner) == want

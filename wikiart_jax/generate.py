@@ -226,7 +226,8 @@ def generate(model, input_ids, *, max_new_tokens: int, eos_id: int, pad_id: int,
     eos_id: the token that ends a row (kept in the output).
     pad_id: written after EOS.
     attention_mask: [B, T] for left-padded GPT-2 prompts (1 real, 0 padding).
-    image_tokens: [B, N, D] backbone tokens (Captioner) or projected tokens (GIT).
+    image_tokens: [B, M, D] the Captioner's context (`Captioner.condition`), or
+      projected image tokens (GIT).
     images: [B, S, S, 3] pixels, GIT only (encoded by its own image tower).
     method: 'greedy' | 'beam' | 'sample' (top-p).
     num_beams: beams of 'beam'.

@@ -22,20 +22,20 @@ from wikiart_jax.train import step as step_lib
 TASKS = ('style', 'artist', 'genre')
 
 
-def make_forward(graphdef, rest, params, mesh, with_tokens: bool = False):
+def make_forward(graphdef, rest, params, mesh, with_context: bool = False):
   """images float32 [B,S,S,3] (numpy) -> {head: probabilities [B,C]} (numpy).
 
   Any batch size: the batch is padded to a multiple of the device count. With
-  `with_tokens` the forward returns (probabilities, the captioner's context [B,M,D]).
+  `with_context` the forward returns (probabilities, the captioner's context [B,M,D]).
   """
-  eval_step = step_lib.make_eval_step(graphdef, rest, with_tokens=with_tokens)
+  eval_step = step_lib.make_eval_step(graphdef, rest, with_context=with_context)
 
   def forward(batch_images: np.ndarray):
     n = len(batch_images)
     out = eval_step(params, pipeline.to_global({'image': _pad_to_devices(batch_images)}, mesh))
-    probs, tokens = out if with_tokens else (out, None)
+    probs, context = out if with_context else (out, None)
     probs = {k: np.asarray(v)[:n] for k, v in jax.device_get(probs).items()}
-    return (probs, tokens[:n]) if with_tokens else probs
+    return (probs, context[:n]) if with_context else probs
 
   return forward
 
@@ -61,7 +61,7 @@ class Predictor:
       self.describer = caption_eval.Describer(
           config, self.vocab, workdir, self.graphdef, self.params, self.rest)
     self._forward = make_forward(self.graphdef, self.rest, self.params, self.mesh,
-                                 with_tokens=self.describer is not None)
+                                 with_context=self.describer is not None)
     self._names = {'style': self.vocab.style, 'genre': self.vocab.genre,
                    'artist': self.vocab.artist_names}
 
@@ -85,8 +85,8 @@ class Predictor:
   def label_batch(self, rgbs: list[np.ndarray], *, k: int = 5,
                   names: list[str | None] | None = None) -> list[dict]:
     out = self._forward(np.stack([self.preprocess(x) for x in rgbs]))
-    probs, tokens = out if self.describer is not None else (out, None)
-    generated = ({lang: self.describer.describe(tokens, lang) for lang in ('en', 'fr')}
+    probs, context = out if self.describer is not None else (out, None)
+    generated = ({lang: self.describer.describe(context, lang) for lang in ('en', 'fr')}
                  if self.describer is not None else None)
     results = []
     for i in range(len(rgbs)):

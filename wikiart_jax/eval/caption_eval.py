@@ -1,8 +1,8 @@
 """Held-out evaluation of the captioner: generate, then score against references.
 
 For every evaluation batch and every configured language, the captioner writes a
-description from the backbone's tokens (jitted generation with a KV cache); the
-scores are BLEU-1..4, ROUGE-L and CIDEr-D against the label-built references
+description from its context (`Captioner.condition`), by jitted generation with a
+KV cache; the scores are BLEU-1..4, ROUGE-L and CIDEr-D against the label-built references
 (pycocoevalcap), CLIPScore when CLIP weights are configured, and `style_named`:
 the share of descriptions that name the true style.
 """
@@ -50,7 +50,7 @@ def named_style(text: str, lang: str) -> str | None:
 
 
 class Describer:
-  """The trained captioner and its tokenizer: image tokens -> descriptions."""
+  """The trained captioner and its tokenizer: its context -> descriptions."""
 
   def __init__(self, config: ml_collections.ConfigDict, vocab, workdir: str,
                graphdef, params, rest):
@@ -60,13 +60,14 @@ class Describer:
     self._ids = tokenizer_lib.special_ids(self.tokenizer)
     self._captioner = nnx.merge(graphdef, params, rest).captioner
 
-  def describe(self, image_tokens, lang: str) -> list[str]:
-    """One generated description per row of `image_tokens` [B,N,D]."""
+  def describe(self, context, lang: str) -> list[str]:
+    """One generated description per row of the captioner's `context` [B,M,D]
+    (`Captioner.condition`, as the eval step returns it)."""
     prompt = captions.prompt_ids(self.tokenizer, lang)
     cfg = self._config.eval.caption
     out = generate.generate(
-        self._captioner, np.tile(prompt, (image_tokens.shape[0], 1)),
-        image_tokens=image_tokens,
+        self._captioner, np.tile(prompt, (context.shape[0], 1)),
+        image_tokens=context,
         max_new_tokens=self._config.data.caption.max_len - len(prompt),
         eos_id=self._ids.eos, pad_id=self._ids.pad, method=cfg.method,
         num_beams=cfg.num_beams, length_penalty=cfg.length_penalty, top_p=cfg.top_p)
@@ -89,11 +90,11 @@ class CaptionEvaluator:
       self._clip = zero_shot.ZeroShotCLIP.from_pretrained(config.eval.caption.clip_from)
     self.samples: list[dict] = []
 
-  def update(self, image_tokens, batch: dict) -> None:
+  def update(self, context, batch: dict) -> None:
     """Scores one batch; `batch` is host numpy with labels, 'title' and 'path'."""
     references = captions.batch_references(self._vocab, batch)
     for lang in self._config.data.caption.languages:
-      texts = self.describer.describe(image_tokens, lang)
+      texts = self.describer.describe(context, lang)
       refs = [r and r[lang] for r in references]
       clip = None
       if self._clip is not None and lang == 'en':

@@ -40,7 +40,7 @@ def evaluate_params(params, eval_step, config: ml_collections.ConfigDict,
 
   Args:
     params, eval_step: the parameters and `step.make_eval_step(...)` (with
-      tokens when a caption evaluator is given).
+      the captioner's context when a caption evaluator is given).
     config, workdir, info, mesh: the run's.
     style_to_family: with a hierarchical style head, the style families are
       scored too.
@@ -67,13 +67,13 @@ def evaluate_params(params, eval_step, config: ml_collections.ConfigDict,
     if caption_evaluator is None:
       probs = eval_step(params, global_batch)
     else:
-      probs, tokens = eval_step(params, global_batch)
+      probs, context = eval_step(params, global_batch)
     labels = {task: global_batch[task] for task in TASKS}
     probs, labels = _host((probs, labels))
     if caption_evaluator is not None:
       # Generation and text stay per process: each scores its own rows (on
       # several hosts the caption metrics are process 0's share of the split).
-      caption_evaluator.update(_local(tokens, mesh), {**batch, **text})
+      caption_evaluator.update(_local(context, mesh), {**batch, **text})
     for task in TASKS:
       accumulators[task].update(probs[task], labels[task])
     if families is not None:

@@ -138,7 +138,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
     print(f'Resuming from the checkpoint at step {start}.', flush=True)
 
   captioning = pipeline.captions_enabled(config)
-  eval_step = step_lib.make_eval_step(graphdef, rest, with_tokens=captioning)
+  eval_step = step_lib.make_eval_step(graphdef, rest, with_context=captioning)
   num_steps = config.train.num_steps
   # Imported here: clu's periodic actions pull in TensorFlow (absent on GPU images).
   from clu import periodic_actions  # pylint: disable=g-import-not-at-top
@@ -211,7 +211,7 @@ def evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
   captioner = (caption_eval.CaptionEvaluator(config, info.vocab, workdir, graphdef, params,
                                              rest) if captioning else None)
   eval_metrics, caption = evaluation.evaluate_params(
-      params, step_lib.make_eval_step(graphdef, rest, with_tokens=captioning), config,
+      params, step_lib.make_eval_step(graphdef, rest, with_context=captioning), config,
       workdir, info, mesh, style_to_family, captioner)
   report = summaries.RunSummary(workdir, config)
   report.load_history()
@@ -226,7 +226,7 @@ def evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
     path = eval_report.write(
         workdir, info.path, config.eval.split, config.data.image_size, info.vocab,
         eval_metrics,
-        inference.make_forward(graphdef, rest, params, mesh, with_tokens=captioning),
+        inference.make_forward(graphdef, rest, params, mesh, with_context=captioning),
         family_names=list(config.model.style_families.keys()), caption_metrics=caption,
         describer=captioner.describer if captioning else None)
     print(f'report: {path}', flush=True)

@@ -146,11 +146,11 @@ def make_train_step(graphdef, rest, tx: optax.GradientTransformation,
                  out_shardings=out_shardings)
 
 
-def make_eval_step(graphdef, rest, with_tokens: bool = False) -> Callable:
+def make_eval_step(graphdef, rest, with_context: bool = False) -> Callable:
   """Returns jit(fn)(params, batch) -> class probabilities per output head.
 
-  With `with_tokens`, fn returns (probabilities, the captioner's context): the
-  backbone's tokens as `Captioner.condition` selects them, with the label tokens.
+  With `with_context` (the model has a captioner), fn returns (probabilities, the
+  captioner's context): `Captioner.condition` of the backbone's tokens and the heads.
   """
 
   def eval_step(params, batch):
@@ -158,10 +158,8 @@ def make_eval_step(graphdef, rest, with_tokens: bool = False) -> Callable:
     outputs, aux = model(batch['image'], deterministic=True)
     probs = {name: jax.nn.softmax(logits.astype(jnp.float32), axis=-1)
              for name, logits in outputs.items()}
-    if not with_tokens:
+    if not with_context:
       return probs
-    if model.captioner is None:
-      return probs, aux['tokens']
     return probs, model.captioner.condition(aux['tokens'], outputs)
 
   return jax.jit(eval_step)
