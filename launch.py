@@ -27,29 +27,29 @@ def run(config, workdir: str) -> int:
   """Dispatches on config.mode; returns the process exit code."""
   if config.mode not in MODES:
     raise ValueError(f'config.mode={config.mode!r}: expected one of {", ".join(MODES)}')
-  from wikiart_jax.train import distributed  # pylint: disable=g-import-not-at-top
+  from wikiart_jax.parallel import distributed  # pylint: disable=g-import-not-at-top
   distributed.initialize(config)  # before any device is touched; no-op for one process
   if config.mode == 'train':
     from wikiart_jax.train import loop  # pylint: disable=g-import-not-at-top
     loop.train_and_evaluate(config, workdir)
   elif config.mode == 'eval':
-    from wikiart_jax.train import loop  # pylint: disable=g-import-not-at-top
-    loop.evaluate(config, workdir)
+    from wikiart_jax.apps import evaluate  # pylint: disable=g-import-not-at-top
+    evaluate.evaluate(config, workdir)
   elif config.mode == 'prepare':
     from wikiart_jax.data import prepare  # pylint: disable=g-import-not-at-top
     print(f'dataset ready in {prepare.prepare(config, workdir)}')
   elif config.mode == 'predict':
-    from wikiart_jax import predict  # pylint: disable=g-import-not-at-top
+    from wikiart_jax.apps import predict  # pylint: disable=g-import-not-at-top
     failures = predict.predict(config, workdir)
     if failures:
       print(f'error: {failures} input file(s) could not be read (listed above)',
             file=sys.stderr)
       return 1
   elif config.mode == 'bench':
-    from wikiart_jax import bench  # pylint: disable=g-import-not-at-top
+    from wikiart_jax.apps import bench  # pylint: disable=g-import-not-at-top
     bench.run(config, workdir)
   elif config.mode == 'serve':
-    from wikiart_jax.serve import server  # pylint: disable=g-import-not-at-top
+    from wikiart_jax.apps.serve import server  # pylint: disable=g-import-not-at-top
     server.serve(config, workdir)
   else:
     raise NotImplementedError(f'config.mode={config.mode} is not built yet')
@@ -62,10 +62,10 @@ def main(argv):
   # Orbax and grain are chatty at INFO; our own progress goes to the console.
   if not FLAGS['verbosity'].present:
     logging.set_verbosity(logging.WARNING)
-  from wikiart_jax.data import images  # pylint: disable=g-import-not-at-top
-  from wikiart_jax.train import loop  # pylint: disable=g-import-not-at-top
-  expected = (ValueError, FileNotFoundError, KeyError, images.ImageError,
-              loop.TrainingDivergedError, NotImplementedError)
+  from wikiart_jax import core  # pylint: disable=g-import-not-at-top
+  # CheckpointError and ImageError are ValueErrors; named for the reader.
+  expected = (ValueError, FileNotFoundError, KeyError, core.ImageError, core.CheckpointError,
+              core.TrainingDivergedError, NotImplementedError)
   try:
     code = run(FLAGS.config, FLAGS.workdir)
   except expected as e:  # one line, naming the culprit; no traceback to wade through

@@ -51,7 +51,7 @@ def main(argv):
   import jax  # pylint: disable=g-import-not-at-top
   import torch  # pylint: disable=g-import-not-at-top
   import transformers  # pylint: disable=g-import-not-at-top
-  from wikiart_jax import generate as gen  # pylint: disable=g-import-not-at-top
+  from wikiart_jax.inference import generate as gen  # pylint: disable=g-import-not-at-top
   from wikiart_jax.convert import gpt2 as convert_gpt2  # pylint: disable=g-import-not-at-top
 
   cfg = SIZES[_SIZE.value]

@@ -32,6 +32,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
 import common  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 from wikiart_jax.data import augment  # pylint: disable=g-import-not-at-top
+from wikiart_jax.data import dataset
 from wikiart_jax.data import metadata
 from wikiart_jax.data import pipeline
 from wikiart_jax.data import prepare
@@ -59,7 +60,7 @@ def build(workdir: str, num_images: int):
   config = common.get_config()
   config.data.raw_dir = raw
   config.data.resize_shorter = 320
-  if not prepare.is_prepared(prepare.dataset_dir(config, workdir)):
+  if not dataset.is_prepared(dataset.dataset_dir(config, workdir)):
     rng = np.random.default_rng(0)
     for i in range(num_images):
       style = metadata.STYLES[i % len(metadata.STYLES)]
@@ -117,7 +118,7 @@ def main(argv):
   data.worker_count = 0
   stored = Image.open(io.BytesIO(
       pipeline.open_split(path, 'train')[0]['image'])).size
-  print(f'records: {prepare.load_info(config, workdir).num_examples["train"]} '
+  print(f'records: {dataset.load_info(config, workdir).num_examples["train"]} '
         f'JPEGs of {stored[0]}x{stored[1]} px; crop {data.image_size}; '
         f'{os.cpu_count()} CPUs; {_BATCHES.value} batches of {data.batch_size}')
 

@@ -124,6 +124,8 @@ def get_config() -> ml_collections.ConfigDict:
   config.eval.step = -1  # checkpoint step to evaluate; -1 = latest
   config.eval.split = 'val'
   config.eval.best_metric = 'style_top1'  # which metric picks the best checkpoint
+  # What an evaluation measures (evaluators/); 'caption' runs when model.captioner is set.
+  config.eval.evaluators = ('classification', 'caption')
   config.eval.caption = ml_collections.ConfigDict()
   config.eval.caption.method = 'greedy'  # greedy | beam | sample (top-p)
   config.eval.caption.num_beams = 4
@@ -148,6 +150,7 @@ def get_config() -> ml_collections.ConfigDict:
   config.bench.torch_compile = True  # torch.compile the timm baseline
   config.bench.caption_vocab_size = 0  # captioner vocabulary in bench; 0 = the tokenizer's (set it for a hub tokenizer offline)
   config.bench.timm_model = ''  # '' = from model.variant (B/16, L/14; else timm's generic ViT at our size)
+  config.bench.stage = -1  # which train.stages stage's step to time; -1 = the last
 
   config.serve = ml_collections.ConfigDict()
   config.serve.host = '127.0.0.1'

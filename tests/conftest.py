@@ -1,4 +1,4 @@
-"""Test-wide set-up: absl flags parsed (grain's multiprocessing needs it), quiet TF."""
+"""Test-wide set-up (absl flags parsed for grain, quiet TF, offline) and the launch helpers."""
 
 import os
 import sys
@@ -7,9 +7,11 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
 os.environ.setdefault('TOKENIZERS_PARALLELISM', 'false')
 os.environ.setdefault('HF_HUB_OFFLINE', '1')
 
-import subprocess  # pylint: disable=g-import-not-at-top
+import json  # pylint: disable=g-import-not-at-top
+import subprocess
 
-import pytest  # pylint: disable=g-import-not-at-top
+import numpy as np  # pylint: disable=g-import-not-at-top
+import pytest
 from absl import flags  # pylint: disable=g-import-not-at-top
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -23,6 +25,7 @@ if not flags.FLAGS.is_parsed():
 SHARED_META = os.path.join(os.path.dirname(ROOT), 'shared', 'wikiart-meta')
 
 TINY_CONFIG = 'configs/demo.py:tiny'
+TINY = [f'--config={os.path.join(ROOT, "configs", "demo.py")}:tiny']
 
 
 def subprocess_env() -> dict:
@@ -31,6 +34,39 @@ def subprocess_env() -> dict:
              PYTHONUNBUFFERED='1')
   env.pop('XLA_FLAGS', None)  # one CPU device, as on a user's laptop
   return env
+
+
+def launch(workdir, *overrides, check=True, timeout=600, config=TINY):
+  """Runs launch.py in a subprocess; returns the CompletedProcess."""
+  cmd = [sys.executable, os.path.join(ROOT, 'launch.py'), *config,
+         f'--workdir={workdir}', *overrides]
+  proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+                        env=subprocess_env())
+  if check and proc.returncode != 0:
+    raise AssertionError(f'{cmd} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}')
+  return proc
+
+
+def read_metrics(workdir):
+  """The run's metrics.json."""
+  with open(os.path.join(workdir, 'metrics.json'), encoding='utf-8') as f:
+    return json.load(f)
+
+
+def params_at(workdir, step):
+  """The parameters saved at `step`, as {path: numpy array}."""
+  import jax  # pylint: disable=g-import-not-at-top
+  from wikiart_jax import checkpointing  # pylint: disable=g-import-not-at-top
+  from wikiart_jax import factory  # pylint: disable=g-import-not-at-top
+  from wikiart_jax.data import metadata  # pylint: disable=g-import-not-at-top
+  from wikiart_jax.parallel import sharding  # pylint: disable=g-import-not-at-top
+  from wikiart_jax.train import stages  # pylint: disable=g-import-not-at-top
+  import demo  # pylint: disable=g-import-not-at-top
+  vocab = metadata.Vocabularies.from_json(os.path.join(workdir, 'vocab.json'))
+  model = factory.build_model(demo.get_config('tiny'), vocab)
+  params = checkpointing.restore_params_into(workdir, model, sharding.make_mesh(), step)[0].params
+  return {stages.path_name(p): np.asarray(v)
+          for p, v in jax.tree_util.tree_flatten_with_path(params)[0]}
 
 
 @pytest.fixture(scope='session')

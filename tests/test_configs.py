@@ -8,10 +8,9 @@ import jax
 import pytest
 from flax import nnx
 
-from wikiart_jax import bench
-from wikiart_jax.models import build
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from conftest import ROOT
+from wikiart_jax import factory
+from wikiart_jax.apps import bench
 CONFIGS = sorted(os.path.basename(p)[:-3] for p in glob.glob(os.path.join(ROOT, 'configs', '*.py'))
                  if not p.endswith('common.py'))
 
@@ -21,7 +20,7 @@ def _abstract_model(name: str, workdir: str = ''):
   config = importlib.import_module(name).get_config()
   config.init_from = ''
   config.model.caption_decoder.init_from = ''
-  model = nnx.eval_shape(lambda: build.build_model(
+  model = nnx.eval_shape(lambda: factory.build_model(
       config, bench.bench_vocab(), workdir,
       caption_vocab_size=int(config.bench.caption_vocab_size)))
   return config, model

@@ -49,7 +49,8 @@ def test_export_round_trip(tmp_path, style, pooler, hf_class):
   images = np.random.default_rng(0).normal(size=(2, 3, 16, 16)).astype(np.float32)
   with torch.no_grad():
     want = ref(pixel_values=torch.tensor(images))
-  pooled, tokens = _run(ours, jnp.asarray(images.transpose(0, 2, 3, 1)))
+  out = _run(ours, jnp.asarray(images.transpose(0, 2, 3, 1)))
+  pooled, tokens = out.pooled, out.tokens
   np.testing.assert_allclose(tokens, want.last_hidden_state.numpy(), atol=1e-4, rtol=0)
   if pooler == 'tanh' or hf_class is transformers.CLIPVisionModel:
     np.testing.assert_allclose(pooled, want.pooler_output.numpy(), atol=1e-4, rtol=0)

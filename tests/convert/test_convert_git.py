@@ -70,7 +70,7 @@ def test_kv_cache_token_by_token_equals_full_pass(tmp_path):
   images, ids = jnp.asarray(images.transpose(0, 2, 3, 1)), jnp.asarray(ids)
   full, _ = _run(ours, ids, images=images)
   step = nnx.jit(lambda m, i, c: m(i, cache=c))
-  cache = ours.init_cache(2, 16)
+  cache = ours.init_cache(2, 5, 11)  # 5 image tokens, 11 text tokens
   # Image plus the first 2 text tokens in one call, then one token at a time.
   logits, cache = _run(ours, ids[:, :2], prefix_embeds=ours.encode_images(images),
                        cache=cache)

@@ -9,7 +9,7 @@ import transformers
 from flax import nnx
 
 from wikiart_jax.convert import gpt2 as convert_gpt2
-from wikiart_jax.convert.hub import CheckpointError
+from wikiart_jax.core import CheckpointError
 
 TINY = dict(vocab_size=97, n_positions=32, n_embd=32, n_layer=2, n_head=4,
             bos_token_id=0, eos_token_id=0)
@@ -74,7 +74,7 @@ def test_kv_cache_token_by_token_equals_full_pass(tmp_path):
   prefix = jnp.asarray(np.random.default_rng(3).normal(size=(2, 2, TINY['n_embd'])), jnp.float32)
   full, _ = _run(ours, ids, prefix_embeds=prefix)
   step = nnx.jit(lambda m, i, c: m(i, cache=c))
-  cache = ours.init_cache(2, 16)
+  cache = ours.init_cache(2, 2, 14)  # a 2-embedding prefix, 14 tokens
   # The prefix and the first 3 tokens in one call, then one token at a time.
   logits, cache = _run(ours, ids[:, :3], prefix_embeds=prefix, cache=cache)
   np.testing.assert_allclose(logits, full[:, :5], atol=1e-5)

@@ -35,7 +35,7 @@ def test_loading_does_not_import_torch(tmp_path):
   script = textwrap.dedent(f"""
       import sys
       from wikiart_jax import convert
-      from wikiart_jax.eval import zero_shot  # its CLIPTokenizer import is lazy anyway
+      from wikiart_jax.inference import zero_shot  # its CLIPTokenizer import is lazy anyway
       from wikiart_jax.models.vit import ViT, ViTConfig
       from flax import nnx
       d = {str(tmp_path)!r}

@@ -69,7 +69,8 @@ def test_vit_base_in21k(tmp_path):
   ours, _ = convert.load_vit(str(tmp_path), pooler='tanh')
   with torch.no_grad():
     want = ref(torch.tensor(_image()))
-  pooled, tokens = _run(ours, _nhwc(_image()))
+  out = _run(ours, _nhwc(_image()))
+  pooled, tokens = out.pooled, out.tokens
   np.testing.assert_allclose(tokens, want.last_hidden_state.numpy(), atol=1e-4, rtol=0)
   np.testing.assert_allclose(pooled, want.pooler_output.numpy(), atol=1e-4, rtol=0)
 

@@ -11,9 +11,9 @@ import torch
 import transformers
 from flax import nnx
 
-from wikiart_jax.convert import hub
+from wikiart_jax import factory
 from wikiart_jax.convert import vit as convert_vit
-from wikiart_jax.convert.hub import CheckpointError
+from wikiart_jax.core import CheckpointError
 from wikiart_jax.models.classifier import ArtClassifier
 
 TINY = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=48,
@@ -38,12 +38,13 @@ def test_hidden_states_and_pooled_match_transformers(tmp_path):
   images = _images()
   with torch.no_grad():
     want = ref(torch.tensor(images), output_hidden_states=True)
-  pooled, tokens, extras = nnx.jit(lambda m, x: m(x, return_hidden_states=True))(
+  out = nnx.jit(lambda m, x: m(x, return_hidden_states=True))(
       ours, jnp.asarray(images.transpose(0, 2, 3, 1)))
-  np.testing.assert_allclose(tokens, want.last_hidden_state.numpy(), atol=1e-4, rtol=0)
-  np.testing.assert_allclose(pooled, want.pooler_output.numpy(), atol=1e-4, rtol=0)
-  assert len(extras['hidden_states']) == len(want.hidden_states) == 3
-  for got, exp in zip(extras['hidden_states'], want.hidden_states):
+  np.testing.assert_allclose(out.tokens, want.last_hidden_state.numpy(), atol=1e-4, rtol=0)
+  np.testing.assert_allclose(out.pooled, want.pooler_output.numpy(), atol=1e-4, rtol=0)
+  assert out.attention is None
+  assert len(out.hidden_states) == len(want.hidden_states) == 3
+  for got, exp in zip(out.hidden_states, want.hidden_states):
     np.testing.assert_allclose(got, exp.numpy(), atol=1e-4, rtol=0)
 
 
@@ -58,14 +59,14 @@ def test_v5_in_memory_names_are_accepted(tmp_path):
   images = _images()
   with torch.no_grad():
     want = ref(torch.tensor(images)).pooler_output.numpy()
-  got = nnx.jit(lambda m, x: m(x))(ours, jnp.asarray(images.transpose(0, 2, 3, 1)))[0]
+  got = nnx.jit(lambda m, x: m(x).pooled)(ours, jnp.asarray(images.transpose(0, 2, 3, 1)))
   np.testing.assert_allclose(got, want, atol=1e-4)
 
 
 def test_backbone_overrides_and_init_backbone_from(tmp_path):
   ref = _save(tmp_path)
-  # The path models/build.py takes: overrides onto config.model, then the backbone.
-  overrides = hub.backbone_config_overrides(str(tmp_path))
+  # The path the factory takes: overrides onto a copy of config.model, then the backbone.
+  overrides = convert_vit.backbone_config_overrides(str(tmp_path))
   assert overrides == dict(patch_size=4, hidden_size=32, num_layers=2, num_heads=4, mlp_dim=48,
                            layer_norm_eps=1e-12, activation='gelu', pre_layernorm=False,
                            patch_bias=True, final_norm='all')
@@ -76,17 +77,13 @@ def test_backbone_overrides_and_init_backbone_from(tmp_path):
     config.model[key] = value
   clf = ArtClassifier(config.model, {'style': 27, 'genre': 10}, rngs=nnx.Rngs(7))
   head_before = np.asarray(clf.heads['style'].output.kernel[...]).copy()
-  hub.init_backbone_from(clf, str(tmp_path))
+  convert_vit.init_backbone_from(clf, str(tmp_path))
   np.testing.assert_array_equal(clf.heads['style'].output.kernel[...], head_before)
-
-  vit, got = convert_vit.load_pretrained_backbone(config.model, str(tmp_path))
-  assert got == overrides
   images = _images()
   with torch.no_grad():
     want = ref(torch.tensor(images)).last_hidden_state.numpy()
-  for model in (vit, clf.backbone):
-    np.testing.assert_allclose(model(jnp.asarray(images.transpose(0, 2, 3, 1)))[1], want,
-                               atol=1e-4)
+  np.testing.assert_allclose(clf.backbone(jnp.asarray(images.transpose(0, 2, 3, 1))).tokens,
+                             want, atol=1e-4)
 
   config.model.mlp_dim = 64
   clf = ArtClassifier(config.model, {'style': 27}, rngs=nnx.Rngs(0))
@@ -99,7 +96,9 @@ def test_position_embeddings_follow_the_image_size(tmp_path):
   config = common.get_config()
   config.data.image_size = 32  # an 8x8 grid
   config.model.dtype = 'float32'
-  vit, _ = convert_vit.load_pretrained_backbone(config.model, str(tmp_path))
+  vit = ArtClassifier(factory.model_config(config, backbone_from=str(tmp_path)),
+                      {'style': 27}, rngs=nnx.Rngs(0)).backbone
+  convert_vit.load_into_vit(vit, str(tmp_path))
   table = vit.embeddings.position_embeddings[...]
   want = ref.embeddings.position_embeddings.detach().numpy()
   assert table.shape == (1, 65, 32)

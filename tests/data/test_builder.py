@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image
 import pytest
 
+from wikiart_jax.data import dataset
 from wikiart_jax.data import metadata
 from wikiart_jax.data import pipeline
 from wikiart_jax.data import prepare
@@ -140,7 +141,7 @@ def _expected_artgan(chosen, skipped):
 
 def test_artgan_label_counts_equal_the_csv_rows(artgan):
   expected, _ = _expected_artgan(artgan['chosen'], artgan['skipped'])
-  info = prepare.load_info(artgan['config'], artgan['workdir'])
+  info = dataset.load_info(artgan['config'], artgan['workdir'])
   names = {'style': info.vocab.style, 'artist': info.vocab.artist,
            'genre': info.vocab.genre, 'artist23': info.artist23}
   for split in ('train', 'val'):
@@ -160,7 +161,7 @@ def test_artgan_label_counts_equal_the_csv_rows(artgan):
 
 def test_artgan_records_carry_their_own_labels_and_small_images(artgan):
   _, labels = _expected_artgan(artgan['chosen'], artgan['skipped'])
-  info = prepare.load_info(artgan['config'], artgan['workdir'])
+  info = dataset.load_info(artgan['config'], artgan['workdir'])
   assert info.vocab.style == list(metadata.STYLES)
   assert info.vocab.genre == list(metadata.GENRES)
   assert info.vocab.artist == sorted(info.vocab.artist)
@@ -183,7 +184,7 @@ def test_artgan_records_carry_their_own_labels_and_small_images(artgan):
 
 
 def test_artgan_report_lists_bad_files_and_split_conflicts(artgan):
-  with open(os.path.join(artgan['path'], prepare.REPORT), encoding='utf-8') as f:
+  with open(os.path.join(artgan['path'], dataset.REPORT), encoding='utf-8') as f:
     report = json.load(f)
   assert {s['key'] for s in report['skipped']} == artgan['skipped']
   assert report['num_skipped'] == len(artgan['skipped'])
@@ -243,9 +244,9 @@ def test_hf_parquet_build_matches_the_parquet_labels(tmp_path):
   config = _config('hf_parquet', str(raw))
   workdir = str(tmp_path / 'work')
   path = prepare.prepare(config, workdir)
-  assert path == prepare.dataset_dir(config, workdir)
+  assert path == dataset.dataset_dir(config, workdir)
   assert '/wikiart/hf_parquet/' in path
-  info = prepare.load_info(config, workdir)
+  info = dataset.load_info(config, workdir)
   assert info.vocab.artist == sorted(_HF_ARTISTS[1:])  # 'Unknown Artist' is -1
 
   seen = set()
@@ -265,7 +266,7 @@ def test_hf_parquet_build_matches_the_parquet_labels(tmp_path):
   want = collections.Counter(int(s) for i, s in enumerate(columns['style']) if i not in bad)
   assert built == want
   assert info.num_examples['train'] + info.num_examples['val'] == n - len(bad)
-  with open(os.path.join(path, prepare.REPORT), encoding='utf-8') as f:
+  with open(os.path.join(path, dataset.REPORT), encoding='utf-8') as f:
     report = json.load(f)
   assert {s['key'] for s in report['skipped']} == {
       f'train-00000.parquet:{i}' for i in bad}

@@ -12,14 +12,16 @@ import os
 import shutil
 
 from conftest import SHARED_META
+from conftest import launch
+from conftest import params_at
+from conftest import read_metrics
 import demo
 import numpy as np
 import pytest
 import test_builder as builder_tests  # tests/data: ArtGAN rows, JPEGs, parquet
-import test_launch as launch_tests  # tests/: launch(), _params_at()
 
+from wikiart_jax.data import dataset
 from wikiart_jax.data import metadata
-from wikiart_jax.data import prepare
 
 TRAIN_ARGS = ('--config.train.num_steps=2', '--config.train.eval_every=2')
 
@@ -32,7 +34,7 @@ def _data_args(source: str, raw: str, split_dir: str = '') -> list[str]:
 
 
 def _data_config(source: str, raw: str, split_dir: str = ''):
-  """The config the launches above use, for prepare.load_info / dataset_dir."""
+  """The config the launches above use, for dataset.load_info / dataset_dir."""
   config = demo.get_config('tiny')
   config.data.source = source
   config.data.raw_dir = raw
@@ -42,8 +44,8 @@ def _data_config(source: str, raw: str, split_dir: str = ''):
 
 def _prepare_then_train(workdir: str, data_args: list[str]) -> str:
   """`mode=prepare`, then a 2-step `train`; returns the prepare stdout."""
-  proc = launch_tests.launch(workdir, *data_args, '--config.mode=prepare')
-  launch_tests.launch(workdir, *data_args, *TRAIN_ARGS)
+  proc = launch(workdir, *data_args, '--config.mode=prepare')
+  launch(workdir, *data_args, *TRAIN_ARGS)
   return proc.stdout
 
 
@@ -53,7 +55,7 @@ def _read_json(path: str) -> dict:
 
 
 def _assert_trained(workdir: str) -> None:
-  metrics = launch_tests.read_metrics(workdir)
+  metrics = read_metrics(workdir)
   assert metrics['step'] == 2
   assert np.isfinite(metrics['train']['loss'])
   for task in ('style', 'artist', 'genre'):
@@ -103,14 +105,14 @@ def test_artgan_prepare_and_train_from_the_command_line(tmp_path):
   stdout = _prepare_then_train(workdir, args)
 
   config = _data_config('artgan', raw, split_dir)
-  path = prepare.dataset_dir(config, workdir)
+  path = dataset.dataset_dir(config, workdir)
   assert f'dataset ready in {path}' in stdout
-  report = _read_json(os.path.join(path, prepare.REPORT))
+  report = _read_json(os.path.join(path, dataset.REPORT))
   assert {s['key'] for s in report['skipped']} == skipped
   assert report['num_skipped'] == len(skipped)
 
   expected, _ = builder_tests._expected_artgan(chosen, skipped)
-  info = prepare.load_info(config, workdir)
+  info = dataset.load_info(config, workdir)
   for split in ('train', 'val'):
     assert info.num_examples[split] == sum(expected[split]['style'].values())
   for task in builder_tests.TASKS:
@@ -138,11 +140,11 @@ def test_hf_parquet_prepare_and_train_from_the_command_line(tmp_path):
   _prepare_then_train(workdir, args)
 
   config = _data_config('hf_parquet', str(raw))
-  path = prepare.dataset_dir(config, workdir)
-  report = _read_json(os.path.join(path, prepare.REPORT))
+  path = dataset.dataset_dir(config, workdir)
+  report = _read_json(os.path.join(path, dataset.REPORT))
   assert {s['key'] for s in report['skipped']} == {f'train-00000.parquet:{i}' for i in bad}
   kept = [i for i in range(n) if i not in bad]
-  info = prepare.load_info(config, workdir)
+  info = dataset.load_info(config, workdir)
   assert info.num_examples['train'] + info.num_examples['val'] == len(kept)
   names = {'style': list(metadata.STYLES), 'artist': builder_tests._HF_ARTISTS,
            'genre': builder_tests._HF_GENRES}
@@ -170,18 +172,18 @@ def test_two_plus_two_steps_equal_four_bit_for_bit(tmp_path):
   # One synthetic dataset (shared tfds_dir), built by the first launch.
   args = ('--config.train.eval_every=2', '--config.train.warmup_steps=1',
           f'--config.data.tfds_dir={tmp_path / "tfds"}')
-  launch_tests.launch(whole, '--config.train.num_steps=4', *args)
-  launch_tests.launch(resumed, '--config.train.num_steps=2', *args)
-  proc = launch_tests.launch(resumed, '--config.train.num_steps=4', *args)
+  launch(whole, '--config.train.num_steps=4', *args)
+  launch(resumed, '--config.train.num_steps=2', *args)
+  proc = launch(resumed, '--config.train.num_steps=4', *args)
   assert 'Resuming from the checkpoint at step 2' in proc.stdout
-  a, b = launch_tests._params_at(whole, 4), launch_tests._params_at(resumed, 4)
+  a, b = params_at(whole, 4), params_at(resumed, 4)
   assert a.keys() == b.keys()
   for name in a:
     np.testing.assert_array_equal(a[name], b[name], err_msg=name)
   # Two steps trained after the resume moved the parameters (not a no-op).
-  before = launch_tests._params_at(resumed, 2)
+  before = params_at(resumed, 2)
   assert any(not np.array_equal(before[k], b[k]) for k in b)
-  loss_a = launch_tests.read_metrics(whole)['train']
-  loss_b = launch_tests.read_metrics(resumed)['train']
+  loss_a = read_metrics(whole)['train']
+  loss_b = read_metrics(resumed)['train']
   assert loss_a['step'] == loss_b['step'] == 4
   assert loss_a['loss'] == loss_b['loss']

@@ -9,6 +9,7 @@ import torch
 import transformers
 from flax import nnx
 
+from wikiart_jax import factory
 from wikiart_jax.models import captioner as cap
 
 GIT_VISION = dict(hidden_size=24, num_hidden_layers=1, num_attention_heads=4,
@@ -37,7 +38,7 @@ def test_git_captioner_equals_transformers_git(tmp_path):
   torch.manual_seed(0)
   ref = transformers.GitForCausalLM(transformers.GitConfig(vision_config=GIT_VISION, **GIT))
   ref.eval().save_pretrained(tmp_path)
-  model = cap.build_captioner(_config('git', str(tmp_path)), 24, 53, rngs=nnx.Rngs(0))
+  model = factory.build_captioner(_config('git', str(tmp_path)), 24, 53, rngs=nnx.Rngs(0))
   pixels = torch.tensor(np.random.default_rng(1).normal(size=(2, 3, 16, 16)), dtype=torch.float32)
   ids = _ids()
   with torch.no_grad():
@@ -53,7 +54,7 @@ def test_prefix_captioner_equals_transformers_gpt2(tmp_path):
   torch.manual_seed(0)
   ref = transformers.GPT2LMHeadModel(transformers.GPT2Config(**GPT2)).eval()
   ref.save_pretrained(tmp_path)
-  model = cap.build_captioner(_config('prefix', str(tmp_path)), 24, 53, rngs=nnx.Rngs(0))
+  model = factory.build_captioner(_config('prefix', str(tmp_path)), 24, 53, rngs=nnx.Rngs(0))
   tokens = jax.random.normal(jax.random.key(0), (2, 5, 24))
   ids = _ids()
   prefix = np.asarray(model.prefix(tokens))
@@ -90,7 +91,7 @@ def test_cached_decoding_equals_teacher_forcing(kind, image_tokens):
   ids = jnp.asarray(_ids()) % 41
   full = model(tokens, ids)
   cache = model.init_cache(2, tokens.shape[1], 8)
-  logits, cache = model.prefill(tokens, ids[:, :2], cache)
+  logits, cache = model.prefill(ids[:, :2], cache, context=tokens)
   np.testing.assert_allclose(logits, full[:, :2], atol=1e-5)
   for t in range(2, 6):
     logits, cache = model.decode_step(ids[:, t:t + 1], cache)
@@ -170,9 +171,9 @@ def test_caption_loss_equals_torch_cross_entropy():
 
 
 def test_build_and_config_errors(tmp_path):
-  assert cap.build_captioner(_config('none'), 24, 41, rngs=nnx.Rngs(0)) is None
+  assert factory.build_captioner(_config('none'), 24, 41, rngs=nnx.Rngs(0)) is None
   with pytest.raises(ValueError, match="captioner must be one of"):
-    cap.build_captioner(_config('lstm'), 24, 41, rngs=nnx.Rngs(0))
+    factory.build_captioner(_config('lstm'), 24, 41, rngs=nnx.Rngs(0))
   torch.manual_seed(0)
   transformers.GPT2LMHeadModel(transformers.GPT2Config(**GPT2)).save_pretrained(tmp_path)
   for kind, text in (('git', 49), ('prefix', 44)):  # GPT-2's prefix takes 5 positions
@@ -182,22 +183,23 @@ def test_build_and_config_errors(tmp_path):
     with pytest.raises(ValueError, match='raise model.caption_decoder.max_positions'):
       model.init_cache(1, 5, text)
   with pytest.raises(ValueError, match='tokenizer has 41 tokens but .* expects 53'):
-    cap.build_captioner(_config('prefix', str(tmp_path)), 24, 41, rngs=nnx.Rngs(0))
+    factory.build_captioner(_config('prefix', str(tmp_path)), 24, 41, rngs=nnx.Rngs(0))
 
 
 def test_overfits_one_caption_then_generates_it(tmp_path):
   """The whole chain: labels -> target tokens -> loss -> training -> cached generation -> text."""
   import optax  # pylint: disable=g-import-not-at-top
-  from wikiart_jax import generate as gen  # pylint: disable=g-import-not-at-top
-  from wikiart_jax.data import captions, metadata  # pylint: disable=g-import-not-at-top
-  from wikiart_jax.data import tokenizer as tok_lib  # pylint: disable=g-import-not-at-top
+  from wikiart_jax.inference import generate as gen  # pylint: disable=g-import-not-at-top
+  from wikiart_jax.data import caption_targets, metadata  # pylint: disable=g-import-not-at-top
+  from wikiart_jax.text import references  # pylint: disable=g-import-not-at-top
+  from wikiart_jax.text import tokenizer as tok_lib  # pylint: disable=g-import-not-at-top
   vocab = metadata.Vocabularies.build([('claude-monet', 'Claude Monet')])
-  tok = tok_lib.build_demo_tokenizer(str(tmp_path), captions.training_texts(vocab),
+  tok = tok_lib.build_demo_tokenizer(str(tmp_path), tok_lib.training_texts(vocab),
                                      vocab_size=500)
   example = {'style': np.int32(vocab.style.index('Impressionism')), 'artist': np.int32(0),
              'genre': np.int32(vocab.genre.index('landscape')), 'year': np.int32(1919),
              'title': b'Nymphes'}
-  out = captions.CaptionTransform(vocab, tok, max_len=40, languages=['fr']).random_map(
+  out = caption_targets.CaptionTransform(vocab, tok, max_len=40, languages=['fr']).random_map(
       example, np.random.default_rng(0))
   ids, mask = jnp.asarray(out['caption_tokens'])[None], jnp.asarray(out['caption_mask'])[None]
   model = cap.Captioner(_config('git'), 16, len(tok), rngs=nnx.Rngs(0))
@@ -217,9 +219,9 @@ def test_overfits_one_caption_then_generates_it(tmp_path):
     value = step(model, opt)
   assert float(value) < 0.05
   special = tok_lib.special_ids(tok)
-  generated = gen.generate(model, np.array([captions.prompt_ids(tok, 'fr')]), image_tokens=image,
+  generated = gen.generate(model, np.array([tok_lib.prompt_ids(tok, 'fr')]), context=image,
                            max_new_tokens=40, eos_id=special.eos, pad_id=special.pad)
   want = tok.decode(out['caption_tokens'][out['caption_mask'] == 1][:-1].tolist()).strip()
   assert gen.decode_texts(generated, tok, special.eos) == [want]
-  assert want in captions.references('Impressionism', 'Claude Monet', 'landscape', 1919,
+  assert want in references.references('Impressionism', 'Claude Monet', 'landscape', 1919,
                                      'Nymphes')['fr']

@@ -83,7 +83,8 @@ def test_wrong_image_size_is_an_error():
 def test_tiny_output_shapes(image_size, patch_size, pooler, final_norm):
   model = _model(image_size=image_size, patch_size=patch_size, pooler=pooler,
                  final_norm=final_norm, num_layers=1)
-  pooled, tokens = model(_images(3, image_size))
+  out = model(_images(3, image_size))
+  pooled, tokens = out.pooled, out.tokens
   n = (image_size // patch_size) ** 2 + 1
   assert pooled.shape == (3, 64) and tokens.shape == (3, n, 64)
   assert model.config.num_tokens == n
@@ -99,7 +100,8 @@ def test_b16_shapes_and_parameter_count_match_transformers():
   assert ours == sum(p.numel() for p in hf.parameters())
 
   images = jax.ShapeDtypeStruct((2, 224, 224, 3), jnp.float32)
-  pooled, tokens = jax.eval_shape(lambda s, x: nnx.merge(graphdef, s)(x), state, images)
+  out = jax.eval_shape(lambda s, x: nnx.merge(graphdef, s)(x), state, images)
+  pooled, tokens = out.pooled, out.tokens
   assert pooled.shape == (2, 768) and tokens.shape == (2, 197, 768)
   assert tokens.dtype == jnp.bfloat16
 
@@ -111,8 +113,9 @@ def test_bf16_compute_keeps_f32_params_and_tracks_f32():
   params = jax.tree.leaves(nnx.state(bf16, nnx.Param))
   assert params and all(p.dtype == jnp.float32 for p in params)
   images = _images()
-  p32, t32 = f32(images)
-  p16, t16 = bf16(images)
+  t32 = f32(images).tokens
+  out16 = bf16(images)
+  p16, t16 = out16.pooled, out16.tokens
   assert p16.dtype == t16.dtype == jnp.bfloat16
   np.testing.assert_allclose(np.asarray(t16, np.float32), np.asarray(t32), atol=0.1, rtol=0.05)
   assert not np.allclose(np.asarray(t16, np.float32), np.asarray(t32), atol=1e-6)
@@ -120,18 +123,19 @@ def test_bf16_compute_keeps_f32_params_and_tracks_f32():
 
 def test_hidden_states_and_attention_extras():
   model = _model(num_layers=3)
-  pooled, tokens = model(_images())
-  p2, t2, extras = model(_images(), return_hidden_states=True, return_attention=True)
-  hidden, attention = extras['hidden_states'], extras['attention']
+  plain = model(_images())
+  assert plain.hidden_states is None and plain.attention is None
+  out = model(_images(), return_hidden_states=True, return_attention=True)
+  hidden, attention = out.hidden_states, out.attention
   assert len(hidden) == 4 and all(h.shape == (2, 65, 64) for h in hidden)
   assert len(attention) == 3 and all(a.shape == (2, 4, 65, 65) for a in attention)
   assert all(a.dtype == jnp.float32 for a in attention)
   np.testing.assert_allclose(np.asarray(attention[0]).sum(-1), 1.0, rtol=1e-5)
   # The weights path and the fused path compute the same function.
-  np.testing.assert_allclose(np.asarray(t2), np.asarray(tokens), atol=1e-5)
-  np.testing.assert_allclose(np.asarray(p2), np.asarray(pooled), atol=1e-5)
-  _, _, only_hidden = model(_images(), return_hidden_states=True)
-  assert set(only_hidden) == {'hidden_states'}
+  np.testing.assert_allclose(np.asarray(out.tokens), np.asarray(plain.tokens), atol=1e-5)
+  np.testing.assert_allclose(np.asarray(out.pooled), np.asarray(plain.pooled), atol=1e-5)
+  only_hidden = model(_images(), return_hidden_states=True)
+  assert only_hidden.attention is None and len(only_hidden.hidden_states) == 4
 
 
 # --- dropout -------------------------------------------------------------------------
@@ -139,12 +143,12 @@ def test_hidden_states_and_attention_extras():
 def test_dropout_only_when_not_deterministic():
   model = _model(dropout=0.2)
   images = _images()
-  _, eval_tokens = model(images)
-  _, eval_again = model(images, deterministic=True, rngs=jax.random.key(3))
+  eval_tokens = model(images).tokens
+  eval_again = model(images, deterministic=True, rngs=jax.random.key(3)).tokens
   np.testing.assert_array_equal(eval_tokens, eval_again)
-  _, a = model(images, deterministic=False, rngs=jax.random.key(1))
-  _, a_again = model(images, deterministic=False, rngs=nnx.Rngs(dropout=jax.random.key(1)))
-  _, b = model(images, deterministic=False, rngs=jax.random.key(2))
+  a = model(images, deterministic=False, rngs=jax.random.key(1)).tokens
+  a_again = model(images, deterministic=False, rngs=nnx.Rngs(dropout=jax.random.key(1))).tokens
+  b = model(images, deterministic=False, rngs=jax.random.key(2)).tokens
   np.testing.assert_array_equal(a, a_again)
   assert not np.allclose(a, b) and not np.allclose(a, eval_tokens)
   with pytest.raises(ValueError, match='needs rngs'):
@@ -153,8 +157,8 @@ def test_dropout_only_when_not_deterministic():
 
 def test_no_dropout_rate_means_no_randomness():
   model = _model(dropout=0.0)
-  _, a = model(_images(), deterministic=False)
-  _, b = model(_images())
+  a = model(_images(), deterministic=False).tokens
+  b = model(_images()).tokens
   np.testing.assert_array_equal(a, b)
 
 
@@ -215,14 +219,13 @@ def _assert_matches(ours, hf, images, *, atol=2e-5):
   with torch.no_grad():
     hf_out = hf(torch.from_numpy(images.transpose(0, 3, 1, 2).copy()), output_hidden_states=True,
                 output_attentions=True)
-  pooled, tokens, extras = ours(jnp.asarray(images), return_hidden_states=True,
-                                return_attention=True)
-  np.testing.assert_allclose(np.asarray(tokens), hf_out.last_hidden_state.numpy(), atol=atol)
-  np.testing.assert_allclose(np.asarray(pooled), hf_out.pooler_output.numpy(), atol=atol)
-  assert len(extras['hidden_states']) == len(hf_out.hidden_states)
-  for a, b in zip(extras['hidden_states'], hf_out.hidden_states):
+  out = ours(jnp.asarray(images), return_hidden_states=True, return_attention=True)
+  np.testing.assert_allclose(np.asarray(out.tokens), hf_out.last_hidden_state.numpy(), atol=atol)
+  np.testing.assert_allclose(np.asarray(out.pooled), hf_out.pooler_output.numpy(), atol=atol)
+  assert len(out.hidden_states) == len(hf_out.hidden_states)
+  for a, b in zip(out.hidden_states, hf_out.hidden_states):
     np.testing.assert_allclose(np.asarray(a), b.numpy(), atol=atol)
-  for a, b in zip(extras['attention'], hf_out.attentions):
+  for a, b in zip(out.attention, hf_out.attentions):
     np.testing.assert_allclose(np.asarray(a), b.numpy(), atol=atol)
 
 
@@ -257,7 +260,8 @@ def test_remat_recomputes_blocks_with_the_same_gradients(remat):
     graphdef, params = nnx.split(model)
 
     def loss(params):
-      pooled, tokens = nnx.merge(graphdef, params)(images)
+      out = nnx.merge(graphdef, params)(images)
+      pooled, tokens = out.pooled, out.tokens
       return (pooled ** 2).sum() + (tokens ** 3).mean()
     return jax.grad(loss)(params), jax.make_jaxpr(jax.grad(loss))(params)
 

@@ -1,6 +1,7 @@
 """Gradient accumulation: k micro-batches of b make the same update as one batch of k*b.
 
-Through the real jitted step (`make_train_step` with train.grad_accum_steps), tiny
+`accumulate_gradients` on a function small enough to check by hand, then through
+the real jitted step (`make_train_step` with train.grad_accum_steps), tiny
 classifier, float32, no dropout. Plain SGD with rate 1 makes the update the
 gradient itself, so the comparison is not blurred by Adam's normalisation.
 """
@@ -12,12 +13,40 @@ import optax
 import pytest
 
 import sharded_train_worker as worker
-from wikiart_jax.models import build
+from wikiart_jax import factory
+from wikiart_jax.models import parts as parts_lib
+from wikiart_jax.train import accumulation
 from wikiart_jax.train import optimizer
 from wikiart_jax.train import state as state_lib
 from wikiart_jax.train import step as step_lib
 
 ACCUM = 4
+
+
+def test_accumulate_gradients_sums_micro_batches_and_keeps_row_order():
+  w = jnp.array([0.5, -1.0, 2.0])
+  x = jnp.arange(24.0).reshape(8, 3) / 10
+  total = 8.0  # each micro-batch normalises by the whole batch, as the step does
+
+  def loss_and_grad(w, micro, key):
+    def loss(w):
+      pred = micro['x'] @ w
+      return jnp.sum(pred ** 2) / total, ({'abs': jnp.sum(jnp.abs(pred))}, pred)
+    return jax.value_and_grad(loss, has_aux=True)(w)
+
+  key = jax.random.key(0)
+  (loss1, (sums1, rows1)), grads1 = accumulation.accumulate_gradients(
+      loss_and_grad, w, {'x': x}, 1, key)
+  (loss4, (sums4, rows4)), grads4 = accumulation.accumulate_gradients(
+      loss_and_grad, w, {'x': x}, 4, key)
+  np.testing.assert_allclose(loss4, loss1, rtol=1e-6)
+  np.testing.assert_allclose(loss1, np.sum((np.asarray(x) @ np.asarray(w)) ** 2) / total,
+                             rtol=1e-6)
+  np.testing.assert_allclose(grads4, grads1, rtol=1e-6)
+  np.testing.assert_allclose(sums4['abs'], sums1['abs'], rtol=1e-6)
+  np.testing.assert_allclose(rows4, x @ w, rtol=1e-6)  # rows come back in batch order
+  split = accumulation.split_micro({'x': x}, 4)['x']
+  np.testing.assert_array_equal(split[1], x[1::4])  # micro-batch i = rows i, i+k, ...
 
 
 def _batch():
@@ -32,13 +61,13 @@ def _batch():
 
 def _one_step(accum: int, batch: dict):
   config = worker.tiny_config(grad_accum_steps=accum)
-  model = build.build_model(config, worker.vocab())
-  graphdef, params, rest = state_lib.split_model(model)
+  model = factory.build_model(config, worker.vocab())
+  parts = parts_lib.split(model)
   tx = optax.sgd(1.0)
-  state = state_lib.create(params, tx)
-  before = jax.tree.map(np.asarray, params)
+  state = state_lib.create(parts.params, tx)
+  before = jax.tree.map(np.asarray, parts.params)
   train_step = step_lib.make_train_step(
-      graphdef, rest, tx, config.train, optimizer.make_schedule(config.train),
+      parts, tx, config.train, optimizer.make_schedule(config.train),
       dropout_key=jax.random.key(0))
   state, metrics = train_step(state, jax.tree.map(jnp.asarray, batch))
   update = jax.tree.map(lambda new, old: np.asarray(new) - old, state.params, before)

@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from wikiart_jax.convert.hub import CheckpointError
+from wikiart_jax.core import CheckpointError
 
 Path = tuple  # (str | int, ...) as in nnx.to_flat_state
 Transform = Callable[[np.ndarray], np.ndarray]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from wikiart_jax.convert import assign, hub, vit
+from wikiart_jax.core import CheckpointError
 from wikiart_jax.models.clip import CLIP, CLIPConfig, CLIPTextConfig
 from wikiart_jax.models.vit import ViTConfig
 
@@ -18,7 +19,7 @@ _IGNORE = (r'(^|\.)position_ids$',)
 def config_from_hf(hf: dict[str, Any], *, dtype: str = 'float32') -> CLIPConfig:
   """Our CLIPConfig from a CLIPModel config.json dict."""
   if hf.get('model_type') != 'clip':
-    raise hub.CheckpointError(f"expected a CLIP checkpoint (model_type 'clip'), "
+    raise CheckpointError(f"expected a CLIP checkpoint (model_type 'clip'), "
                               f"got {hf.get('model_type')!r}")
   t = hf.get('text_config') or {}
   act = t.get('hidden_act', 'quick_gelu')

@@ -11,21 +11,25 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from wikiart_jax.convert import assign, hub, vit
+from wikiart_jax.core import CheckpointError
 from wikiart_jax.models.git import GitConfig, GitForCausalLM
 from wikiart_jax.models.vit import ViTConfig
 
 _IGNORE = (r'(^|\.)position_ids$',)
+# The text decoder's keys (everything but the image tower): what a GIT-style
+# captioner on our own backbone loads.
+DECODER_KEYS = ('git.embeddings.', 'git.visual_projection.', 'git.encoder.', 'output.')
 
 
 def config_from_hf(hf: dict[str, Any], *, dtype: str = 'float32') -> GitConfig:
   """Our GitConfig from a GitForCausalLM config.json dict."""
   if hf.get('model_type') != 'git':
-    raise hub.CheckpointError(f"expected a GIT checkpoint (model_type 'git'), "
+    raise CheckpointError(f"expected a GIT checkpoint (model_type 'git'), "
                               f"got {hf.get('model_type')!r}")
   if hf.get('num_image_with_embedding'):
-    raise hub.CheckpointError('GIT video checkpoints (num_image_with_embedding) are not supported')
+    raise CheckpointError('GIT video checkpoints (num_image_with_embedding) are not supported')
   if hf.get('position_embedding_type', 'absolute') != 'absolute':
-    raise hub.CheckpointError(f"GIT position_embedding_type {hf['position_embedding_type']!r} "
+    raise CheckpointError(f"GIT position_embedding_type {hf['position_embedding_type']!r} "
                               'is not supported')
   return GitConfig(
       vision=ViTConfig(**vit.config_fields(hf), dtype=dtype),

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from wikiart_jax.convert import assign, hub
+from wikiart_jax.core import CheckpointError
 from wikiart_jax.models.gpt2 import GPT2Config, GPT2LMHeadModel
 
 _IGNORE = (r'\.attn\.(masked_)?bias$',)
@@ -21,9 +22,9 @@ def config_from_hf(hf: dict[str, Any], *, dtype: str = 'float32') -> GPT2Config:
   """Our GPT2Config from a checkpoint's config.json dict."""
   for flag in _UNSUPPORTED:
     if hf.get(flag):
-      raise hub.CheckpointError(f'GPT-2 config option {flag}=True is not supported')
+      raise CheckpointError(f'GPT-2 config option {flag}=True is not supported')
   if not hf.get('scale_attn_weights', True):
-    raise hub.CheckpointError('GPT-2 config option scale_attn_weights=False is not supported')
+    raise CheckpointError('GPT-2 config option scale_attn_weights=False is not supported')
   return GPT2Config(
       vocab_size=hf['vocab_size'], n_positions=hf['n_positions'], n_embd=hf['n_embd'],
       n_layer=hf['n_layer'], n_head=hf['n_head'], n_inner=hf.get('n_inner'),

@@ -15,13 +15,11 @@ from typing import Any
 import numpy as np
 from safetensors.numpy import load_file
 
+from wikiart_jax.core import CheckpointError
+
 HUB_PREFIX = 'hf:'
 # Enough to rebuild a model and its tokenizer; never the PyTorch .bin duplicates.
 _SNAPSHOT_PATTERNS = ('*.json', '*.safetensors', '*.txt', '*.model')
-
-
-class CheckpointError(ValueError):
-  """A checkpoint that cannot be read or does not fit the model; names the culprit."""
 
 
 def resolve(source: str) -> str:
@@ -77,16 +75,3 @@ def _safetensors_files(folder: str) -> list[str]:
     return [os.path.join(folder, s) for s in shards]
   return sorted(os.path.join(folder, n) for n in os.listdir(folder)
                 if n.endswith('.safetensors'))
-
-
-def backbone_config_overrides(source: str) -> dict[str, Any]:
-  """The config.model fields implied by a ViT or CLIP checkpoint (see convert.vit)."""
-  # convert.vit reads files through this module, so it is imported here, not at the top.
-  from wikiart_jax.convert import vit  # pylint: disable=g-import-not-at-top
-  return vit.backbone_config_overrides(source)
-
-
-def init_backbone_from(classifier, source: str) -> None:
-  """Replaces `classifier.backbone`'s parameters in place from a checkpoint."""
-  from wikiart_jax.convert import vit  # pylint: disable=g-import-not-at-top
-  vit.init_backbone_from(classifier, source)

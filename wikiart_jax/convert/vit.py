@@ -17,6 +17,7 @@ import jax
 import numpy as np
 
 from wikiart_jax.convert import assign, hub
+from wikiart_jax.core import CheckpointError
 from wikiart_jax.models.vit import ViT, ViTConfig
 
 _ACTIVATIONS = {'gelu': 'gelu', 'quick_gelu': 'quick_gelu', 'gelu_new': 'gelu_tanh',
@@ -44,7 +45,7 @@ def _tower(hf: dict[str, Any]) -> tuple[dict[str, Any], str, str]:
   """(vision config dict, key prefix, family) of a checkpoint config."""
   model_type = hf.get('model_type')
   if model_type not in _TOWERS:
-    raise hub.CheckpointError(f'model_type {model_type!r} has no ViT image tower; '
+    raise CheckpointError(f'model_type {model_type!r} has no ViT image tower; '
                               f'expected one of {sorted(_TOWERS)}')
   sub, prefix, family = _TOWERS[model_type]
   return (hf.get(sub) or {}) if sub else hf, prefix, family
@@ -55,9 +56,9 @@ def config_fields(hf: dict[str, Any]) -> dict[str, Any]:
   vision, _, family = _tower(hf)
   act = vision.get('hidden_act', 'gelu' if family == 'vit' else 'quick_gelu')
   if act not in _ACTIVATIONS:
-    raise hub.CheckpointError(f'vision hidden_act {act!r} is not supported')
+    raise CheckpointError(f'vision hidden_act {act!r} is not supported')
   if family == 'vit' and not vision.get('qkv_bias', True):
-    raise hub.CheckpointError('ViT checkpoints with qkv_bias=False are not supported')
+    raise CheckpointError('ViT checkpoints with qkv_bias=False are not supported')
   defaults = dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
                   intermediate_size=3072, patch_size=16 if family == 'vit' else 32,
                   image_size=224, layer_norm_eps=1e-12 if family == 'vit' else 1e-5)
@@ -118,7 +119,7 @@ def mapping(cfg: ViTConfig, family: str, prefix: str = '') -> assign.Mapping:
   assign.add_norm(m, final, ('layernorm',))
   if cfg.pooler == 'tanh':
     if family != 'vit':
-      raise hub.CheckpointError(f'a {family} image tower has no tanh pooler: use pooler="none"')
+      raise CheckpointError(f'a {family} image tower has no tanh pooler: use pooler="none"')
     assign.add_linear(m, prefix + 'pooler.dense', ('pooler',))
   return m
 
@@ -202,26 +203,6 @@ def load_vit(source: str, *, dtype: str = 'float32',
   vit = assign.abstract(lambda rngs: ViT(cfg, rngs=rngs))
   load_into_vit(vit, source)
   return vit, fields
-
-
-def load_pretrained_backbone(model_config, source: str) -> tuple[ViT, dict[str, Any]]:
-  """A ViT with pretrained weights, numerics from `model_config` (dtype, dropout, pooler).
-
-  Args:
-    model_config: config.model (or any mapping with its fields); the checkpoint
-      decides the architecture fields, `model_config` the rest.
-    source: 'hf:<id>' or a local checkpoint folder.
-
-  Returns:
-    (the ViT, the config.model overrides the checkpoint implies).
-  """
-  overrides = backbone_config_overrides(source)
-  fields = {f: model_config[f] for f in ('image_size', 'dropout', 'pooler', 'dtype')
-            if f in model_config}
-  cfg = ViTConfig(**{**fields, **overrides})
-  vit = assign.abstract(lambda rngs: ViT(cfg, rngs=rngs))
-  load_into_vit(vit, source)
-  return vit, overrides
 
 
 def init_backbone_from(classifier: nnx.Module, source: str) -> None:

@@ -26,9 +26,9 @@ import numpy as np
 import tensorflow_datasets as tfds
 import tqdm
 
+from wikiart_jax.core import ImageError
+from wikiart_jax.data import dataset
 from wikiart_jax.data import images
-from wikiart_jax.data import metadata
-from wikiart_jax.data import prepare
 from wikiart_jax.data import splits
 
 LABELS = ('style', 'artist', 'artist23', 'genre')
@@ -47,8 +47,8 @@ class _Stats:
 class Wikiart(tfds.core.GeneratorBasedBuilder):
   """WikiArt style / artist / genre, from the ArtGAN tree or huggan parquet."""
 
-  name = prepare.DATASET_NAME
-  VERSION = tfds.core.Version(prepare.DATASET_VERSION)
+  name = dataset.DATASET_NAME
+  VERSION = tfds.core.Version(dataset.DATASET_VERSION)
   RELEASE_NOTES = {'1.0.0': 'Pre-resized JPEG, int32 labels, -1 = missing.'}
   BUILDER_CONFIGS = [
       tfds.core.BuilderConfig(
@@ -131,8 +131,7 @@ class Wikiart(tfds.core.GeneratorBasedBuilder):
   def _split_generators(self, dl_manager):
     del dl_manager  # nothing to download: the user brings the raw data
     records, report = self._read_records()
-    vocab = metadata.Vocabularies.build(
-        (r.artist, r.artist_name) for r in records if r.artist)
+    vocab = splits.build_vocabularies(records)
     artist23 = self._artist23_names(records)
     self._index = {
         'style': {n: i for i, n in enumerate(vocab.style)},
@@ -164,11 +163,11 @@ class Wikiart(tfds.core.GeneratorBasedBuilder):
     """Decoded, size-checked, resized and re-encoded JPEG; ImageError if bad."""
     source = record.image_bytes if record.image_bytes is not None else record.path
     if source is None:
-      raise images.ImageError(f'{record.key}: no image data')
+      raise ImageError(f'{record.key}: no image data')
     rgb = images.load_rgb(source, name=record.key)
     height, width = rgb.shape[:2]
     if min(height, width) < MIN_SIDE:
-      raise images.ImageError(
+      raise ImageError(
           f'{record.key}: {width}x{height} px, under {MIN_SIDE} px')
     return images.encode_jpeg(images.resize_shorter(rgb, self._resize_shorter))
 
@@ -180,7 +179,7 @@ class Wikiart(tfds.core.GeneratorBasedBuilder):
     def attempt(record):
       try:
         return record, self._encode(record)
-      except images.ImageError as e:
+      except ImageError as e:
         return record, e
 
     window = collections.deque()
@@ -201,7 +200,7 @@ class Wikiart(tfds.core.GeneratorBasedBuilder):
     progress = tqdm.tqdm(self._encode_all(records), total=total, unit=' img',
                          desc=f'wikiart {split}: resize + encode')
     for record, result in progress:
-      if isinstance(result, images.ImageError):
+      if isinstance(result, ImageError):
         stats.skipped.append({'key': record.key, 'split': split,
                               'reason': str(result)})
         progress.set_postfix(skipped=len(stats.skipped))

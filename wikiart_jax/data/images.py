@@ -15,6 +15,8 @@ from PIL import Image
 from PIL import ImageFile
 from PIL import ImageOps
 
+from wikiart_jax.core import ImageError
+
 # Larger images are rejected as decompression bombs (2**27 = 134M pixels,
 # about 11,600 x 11,600; the largest WikiArt scans are well below).
 MAX_PIXELS = 2**27
@@ -22,10 +24,6 @@ Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 # PIL only warns between MAX_IMAGE_PIXELS and twice that; a bomb is an error.
 # A process-wide filter, not catch_warnings(), which is not thread-safe.
 warnings.filterwarnings('error', category=Image.DecompressionBombWarning)
-
-
-class ImageError(ValueError):
-  """An image that cannot be decoded; the message names the file."""
 
 
 def _name(source, name: str | None) -> str:

@@ -14,28 +14,7 @@ import os
 import re
 import unicodedata
 
-# The 27 ArtGAN styles, in style_class.txt order (the index is the class id).
-STYLES = (
-    'Abstract_Expressionism', 'Action_painting', 'Analytical_Cubism',
-    'Art_Nouveau', 'Baroque', 'Color_Field_Painting', 'Contemporary_Realism',
-    'Cubism', 'Early_Renaissance', 'Expressionism', 'Fauvism',
-    'High_Renaissance', 'Impressionism', 'Mannerism_Late_Renaissance',
-    'Minimalism', 'Naive_Art_Primitivism', 'New_Realism',
-    'Northern_Renaissance', 'Pointillism', 'Pop_Art', 'Post_Impressionism',
-    'Realism', 'Rococo', 'Romanticism', 'Symbolism', 'Synthetic_Cubism',
-    'Ukiyo_e',
-)
-
-# The 10 ArtGAN genres, in genre_class.txt order.
-GENRES = (
-    'abstract_painting', 'cityscape', 'genre_painting', 'illustration',
-    'landscape', 'nude_painting', 'portrait', 'religious_painting',
-    'sketch_and_study', 'still_life',
-)
-
-# The image folders do not all carry the class name: style_class.txt says
-# `Art_Nouveau`, the folder (and every CSV path) says `Art_Nouveau_Modern`.
-STYLE_FOLDER_ALIASES = {'Art_Nouveau_Modern': 'Art_Nouveau'}
+from wikiart_jax.core import GENRES, STYLE_FOLDER_ALIASES, STYLES, TASKS
 
 # Years outside this range are catalogue numbers (`p-5533`), not dates.
 MIN_YEAR, MAX_YEAR = 1000, 2030
@@ -227,7 +206,7 @@ class Vocabularies:
     if len(self.artist) != len(self.artist_names):
       raise ValueError(f'{len(self.artist)} artists but '
                        f'{len(self.artist_names)} artist names')
-    for task in ('style', 'artist', 'genre'):
+    for task in TASKS:
       names = getattr(self, task)
       if len(set(names)) != len(names):
         raise ValueError(f'duplicate names in the {task} vocabulary')
@@ -247,8 +226,7 @@ class Vocabularies:
 
   @property
   def num_classes(self) -> dict[str, int]:
-    return {'style': len(self.style), 'artist': len(self.artist),
-            'genre': len(self.genre)}
+    return {task: len(getattr(self, task)) for task in TASKS}
 
   def index(self, task: str, name: str | None) -> int:
     """Class id of `name` in `task`; -1 for None or a name not in the list."""

@@ -11,8 +11,8 @@ Eval: each example once, in storage order, the last global batch padded with
 rows whose labels are all -1.
 
 Batches are dicts of numpy arrays for THIS process: 'image' float32 [b,S,S,3]
-(ImageNet-normalised), 'style' 'artist' 'genre' 'year' int32 [b]. `to_global`
-turns them into global jax.Arrays sharded over the mesh's batch axes.
+(ImageNet-normalised), 'style' 'artist' 'genre' 'year' int32 [b];
+`parallel.sharding.to_global` turns them into global jax.Arrays.
 
 No TensorFlow: the records are read with `tfds.builder_from_directory(...)
 .as_data_source` (imported lazily), which parses examples with numpy only.
@@ -22,16 +22,15 @@ import os
 import sys
 
 import grain
-import jax
 import numpy as np
 
+from wikiart_jax.core import TASKS
 from wikiart_jax.data import augment
-from wikiart_jax.data import prepare
+from wikiart_jax.data import dataset
 
-LABELS = ('style', 'artist', 'genre', 'year')
+LABELS = (*TASKS, 'year')
 # Kept only for captioning: reference descriptions need the title (and ArtEmis the path).
 TEXT = ('title', 'path')
-eval_transform = augment.eval_transform  # public: predict and serve use it
 
 
 def open_split(path: str, split: str):
@@ -43,14 +42,6 @@ def open_split(path: str, split: str):
                      f'(it has {sorted(builder.info.splits)})')
   return builder.as_data_source(
       split, decoders={'image': tfds.decode.SkipDecoding()})
-
-
-def _dataset_path(config, workdir: str) -> str:
-  path = prepare.dataset_dir(config, workdir)
-  if not prepare.is_prepared(path):
-    raise FileNotFoundError(f'no prepared dataset in {path}: run with '
-                            '--config.mode=prepare first')
-  return path
 
 
 def _labels(example, keep_text: bool = False) -> dict:
@@ -186,7 +177,7 @@ def train_dataset(path: str, data_config, *, process_index: int = 0,
                   process_count: int = 1, caption_transform=None) -> grain.IterDataset:
   """The training IterDataset for one process, over the dataset at `path`.
 
-  With `caption_transform` (data/captions.py) each example also gets its
+  With `caption_transform` (data/caption_targets.py) each example also gets its
   tokenised target description.
   """
   local = _local_batch(data_config.batch_size, process_count, 'data.batch_size')
@@ -211,30 +202,17 @@ def train_dataset(path: str, data_config, *, process_index: int = 0,
 
 
 def make_train_iter(config, workdir: str, *, process_index: int = 0,
-                    process_count: int = 1) -> grain.DatasetIterator:
+                    process_count: int = 1, caption_transform=None) -> grain.DatasetIterator:
   """Endless, checkpointable iterator of this process's training batches.
 
   Global batch k is examples [k*B, (k+1)*B) of the shuffled stream; process p
-  gets those at positions p, p+P, ... (B/P of them).
+  gets those at positions p, p+P, ... (B/P of them). With `caption_transform`
+  (data/caption_targets.py) every example also carries its caption target.
   """
-  path = _dataset_path(config, workdir)
-  caption_transform = None
-  if captions_enabled(config):
-    from wikiart_jax.data import captions  # pylint: disable=g-import-not-at-top
-    vocab = prepare.info_from_dir(path).vocab
-    caption_transform = captions.make_transform(
-        config.data.caption, vocab,
-        captions.tokenizer_source(config.data.caption, vocab, workdir))
-    # Load it here: transformers' lazy imports are not safe from grain's threads.
-    assert caption_transform.tokenizer is not None
+  path = dataset.require_prepared(dataset.dataset_dir(config, workdir))
   return iter(train_dataset(path, config.data, process_index=process_index,
                             process_count=process_count,
                             caption_transform=caption_transform))
-
-
-def captions_enabled(config) -> bool:
-  """Whether the run trains a captioner (batches then carry caption targets)."""
-  return config.model.get('captioner', 'none') != 'none'
 
 
 def eval_dataset(path: str, data_config, split: str = 'val', *,
@@ -257,18 +235,9 @@ def eval_dataset(path: str, data_config, split: str = 'val', *,
 
 
 def make_eval_batches(config, workdir: str, split: str = 'val', *,
-                      process_index: int = 0, process_count: int = 1):
+                      process_index: int = 0, process_count: int = 1,
+                      keep_text: bool = False):
   """Iterator over `split` exactly once; see `eval_dataset`."""
-  path = _dataset_path(config, workdir)
-  return iter(eval_dataset(path, config.data, split,
-                           process_index=process_index,
-                           process_count=process_count,
-                           keep_text=captions_enabled(config)))
-
-
-def to_global(batch: dict, mesh: jax.sharding.Mesh,
-              axes=('data', 'fsdp')) -> dict:
-  """Per-process numpy batch -> global jax.Arrays, batch dim over `axes`."""
-  sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec(axes))
-  return jax.tree.map(
-      lambda x: jax.make_array_from_process_local_data(sharding, x), batch)
+  path = dataset.require_prepared(dataset.dataset_dir(config, workdir))
+  return iter(eval_dataset(path, config.data, split, process_index=process_index,
+                           process_count=process_count, keep_text=keep_text))

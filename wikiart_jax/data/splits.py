@@ -29,10 +29,10 @@ import zlib
 
 import numpy as np
 
+from wikiart_jax.core import IMAGE_EXTENSIONS
 from wikiart_jax.data import metadata
 
 SPLITS = ('train', 'val')
-IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.webp', '.bmp', '.gif', '.tif', '.tiff')
 # The huggan parquet's placeholder classes mean "no label".
 _HF_UNKNOWN = ('Unknown Artist', 'Unknown Genre')
 

@@ -14,8 +14,8 @@ import os
 import numpy as np
 from PIL import Image
 
+from wikiart_jax.core import GENRES, STYLE_FOLDER_ALIASES, STYLES
 from wikiart_jax.data import synthetic_paint
-from wikiart_jax.data.metadata import GENRES, STYLE_FOLDER_ALIASES, STYLES
 
 # Real WikiArt artists, two per style, as `slug:active years:palette hues (degrees)`;
 # the hues were searched so that artists sharing a style sit >= 80 degrees apart.

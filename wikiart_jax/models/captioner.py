@@ -8,23 +8,23 @@
             models/git.py's, without its image tower, so GIT checkpoints load into it.
   'prefix'  image tokens -> per-token MLP -> a prefix to our GPT-2 (ClipCap-style,
             Mokady et al. 2021); GPT-2 checkpoints load into the language model.
-  'none'    no captioner (`build_captioner` returns None).
+  'none'    no captioner.
 
-Sizes come from `config.model.caption_decoder` unless `init_from` names a
-checkpoint, whose config.json then decides them. `caption_decoder.image_tokens`
+Sizes come from `config.model.caption_decoder` (`decoder_config`); loading a
+checkpoint into the decoder is the factory's (wikiart_jax/factory.py), whose
+config.json then decides the sizes. `caption_decoder.image_tokens`
 says which backbone tokens the decoder sees: 'all' (as GIT), 'cls', or 'grid<K>'
 (CLS plus the patch grid average-pooled to K x K). Fewer tokens make a small
 decoder cheaper and leave its attention less to search. `Captioner.condition` turns the backbone's
 tokens (and, with `caption_decoder.label_tokens`, the heads' logits) into the
 decoder's context. Teacher forcing returns logits over the text positions only;
-generation (wikiart_jax/generate.py) uses
-`init_cache` / `prefill` / `decode_step` with the decoders' static KV cache.
+generation (inference/generate.py) uses `init_cache` / `prefill` /
+`decode_step`, the interface every text model here offers (models/kv_cache.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-import dataclasses
 import math
 import re
 
@@ -35,12 +35,10 @@ import jax.numpy as jnp
 from wikiart_jax.models.activations import activation
 from wikiart_jax.models.git import GitConfig, GitForCausalLM
 from wikiart_jax.models.gpt2 import GPT2Config, GPT2LMHeadModel
-from wikiart_jax.models.kv_cache import KVCache
+from wikiart_jax.models.kv_cache import KVCache, refuse_padding
 from wikiart_jax.models.vit import ViTConfig
 
 KINDS = ('none', 'git', 'prefix')
-# GIT checkpoint keys of the text decoder (everything but the image tower).
-GIT_DECODER_KEYS = ('git.embeddings.', 'git.visual_projection.', 'git.encoder.', 'output.')
 
 
 def check_image_tokens(spec: str) -> str:
@@ -130,35 +128,13 @@ class PrefixProjection(nnx.Module):
     return self.fc2(activation('gelu')(self.fc1(x)))
 
 
-def _section(model_config):
-  if 'caption_decoder' not in model_config:
-    raise ValueError('config.model.caption_decoder is missing (sizes of the caption decoder)')
-  return model_config.caption_decoder
-
-
 def decoder_config(model_config, vision_width: int, vocab_size: int) -> GPT2Config | GitConfig:
-  """The decoder's sizes: from `caption_decoder.init_from`'s config.json, else the config."""
+  """The decoder's sizes from `config.model.caption_decoder` (random initialisation)."""
   kind = model_config.captioner
   if kind not in ('git', 'prefix'):
     raise ValueError(f"config.model.captioner must be 'git' or 'prefix' here, got {kind!r}")
-  dec = _section(model_config)
+  dec = model_config.caption_decoder
   dtype = str(model_config.dtype)
-  if dec.init_from:
-    from wikiart_jax.convert import git as convert_git  # pylint: disable=g-import-not-at-top
-    from wikiart_jax.convert import gpt2 as convert_gpt2  # pylint: disable=g-import-not-at-top
-    from wikiart_jax.convert import hub  # pylint: disable=g-import-not-at-top
-    hf = hub.read_config(hub.resolve(dec.init_from))
-    if kind == 'git':
-      cfg = convert_git.config_from_hf(hf, dtype=dtype)
-      # Only the projection's input width and epsilon are read from `vision`.
-      cfg = dataclasses.replace(cfg, vision=dataclasses.replace(
-          cfg.vision, hidden_size=vision_width, num_heads=1, mlp_dim=1))
-    else:
-      cfg = convert_gpt2.config_from_hf(hf, dtype=dtype)
-    if cfg.vocab_size != vocab_size:
-      raise ValueError(f'caption tokenizer has {vocab_size} tokens but {dec.init_from} '
-                       f'expects {cfg.vocab_size}: use the checkpoint\'s tokenizer')
-    return cfg
   if kind == 'git':
     vision = ViTConfig(hidden_size=vision_width, num_heads=1, mlp_dim=1,
                        layer_norm_eps=float(model_config.layer_norm_eps))
@@ -177,7 +153,7 @@ class Captioner(nnx.Module):
   def __init__(self, model_config, vision_width: int, vocab_size: int, *, rngs: nnx.Rngs,
                decoder: GPT2Config | GitConfig | None = None,
                label_classes: Mapping[str, int] | None = None):
-    """Builds the decoder (random weights; see `build_captioner` to load a checkpoint).
+    """Builds the decoder with random weights (the factory loads checkpoints).
 
     Args:
       model_config: config.model (reads `captioner`, `caption_decoder`, `dtype`).
@@ -188,11 +164,14 @@ class Captioner(nnx.Module):
       label_classes: task -> number of classes of the heads, for
         `caption_decoder.label_tokens`.
     """
+    if model_config.captioner not in ('git', 'prefix'):
+      raise ValueError(f"config.model.captioner must be one of {KINDS}, got "
+                       f'{model_config.captioner!r}')
     self.kind = model_config.captioner
-    section = _section(model_config)
-    self.image_tokens = check_image_tokens(str(section.get('image_tokens', 'all')))
+    section = model_config.caption_decoder
+    self.image_tokens = check_image_tokens(str(section.image_tokens))
     self.label_tokens = (LabelTokens(label_classes or {}, vision_width, rngs=rngs)
-                         if section.get('label_tokens', False) else None)
+                         if section.label_tokens else None)
     cfg = decoder or decoder_config(model_config, vision_width, vocab_size)
     if self.kind == 'git':
       self.decoder = GitDecoder(cfg, rngs=rngs)
@@ -255,49 +234,24 @@ class Captioner(nnx.Module):
                              rngs=rngs, text_logits_only=True)
     return logits
 
-  def init_cache(self, batch_size: int, context_length: int, max_text_length: int,
+  def init_cache(self, batch_size: int, context_length: int, text_length: int,
                  dtype=None) -> KVCache:
-    """An empty KV cache holding the context (M tokens) and `max_text_length` text tokens."""
-    self._check_length(context_length, max_text_length)
-    return self.decoder.init_cache(batch_size, context_length + max_text_length, dtype)
+    """An empty KV cache holding the context (M tokens) and `text_length` text tokens."""
+    self._check_length(context_length, text_length)
+    return self.decoder.init_cache(batch_size, context_length, text_length, dtype)
 
-  def prefill(self, context: jax.Array, input_ids: jax.Array,
-              cache: KVCache) -> tuple[jax.Array, KVCache]:
-    """Feeds the context and the prompt (e.g. BOS): (text logits [B, T, V], cache)."""
-    logits, cache = self.decoder(input_ids, prefix_embeds=self.prefix(context), cache=cache,
-                                 text_logits_only=True)
-    return logits, cache
+  def prefill(self, input_ids: jax.Array, cache: KVCache, *, context: jax.Array | None = None,
+              attention_mask: jax.Array | None = None) -> tuple[jax.Array, KVCache]:
+    """Feeds the context [B, M, D] (`condition`) and the prompt (BOS and the language
+    tag): (text logits [B, T, V], cache)."""
+    refuse_padding(attention_mask, 'captioner')
+    if context is None:
+      raise ValueError('a Captioner needs its context (the backbone tokens)')
+    return self.decoder.prefill(input_ids, cache, context=self.prefix(context))
 
   def decode_step(self, input_ids: jax.Array, cache: KVCache) -> tuple[jax.Array, KVCache]:
     """Appends [B, T] tokens (T = 1 when decoding): (logits [B, T, V], cache)."""
-    return self.decoder(input_ids, cache=cache)
-
-
-def build_captioner(model_config, vision_width: int, vocab_size: int, *, rngs: nnx.Rngs,
-                    label_classes: Mapping[str, int] | None = None) -> Captioner | None:
-  """The configured captioner (None for 'none'), its decoder loaded from `init_from`.
-
-  A 'git' captioner loads every GIT key but the image tower's; a 'prefix'
-  captioner loads the whole GPT-2 (the prefix MLP stays random).
-  """
-  kind = model_config.get('captioner', 'none')
-  if kind not in KINDS:
-    raise ValueError(f'config.model.captioner must be one of {KINDS}, got {kind!r}')
-  if kind == 'none':
-    return None
-  captioner = Captioner(model_config, vision_width, vocab_size, rngs=rngs,
-                        label_classes=label_classes)
-  source = _section(model_config).init_from
-  if source:
-    from wikiart_jax.convert import git as convert_git  # pylint: disable=g-import-not-at-top
-    from wikiart_jax.convert import gpt2 as convert_gpt2  # pylint: disable=g-import-not-at-top
-    from wikiart_jax.convert import hub  # pylint: disable=g-import-not-at-top
-    folder = hub.resolve(source)
-    if kind == 'git':
-      convert_git.load_weights(captioner.decoder, folder, include=list(GIT_DECODER_KEYS))
-    else:
-      convert_gpt2.load_weights(captioner.decoder, folder)
-  return captioner
+    return self.decoder.decode_step(input_ids, cache)
 
 
 def caption_loss(logits: jax.Array, tokens: jax.Array,

@@ -23,7 +23,7 @@ class ArtClassifier(nnx.Module):
     """Builds the model.
 
     Args:
-      model_config: `config.model` (a ConfigDict or mapping with its fields).
+      model_config: `config.model` (configs/common.py defines every field).
       num_classes: task name ('style', 'artist', 'genre') -> number of classes.
       style_names: the style vocabulary in label order; required when
         model_config.hierarchical_style is set.
@@ -35,9 +35,9 @@ class ArtClassifier(nnx.Module):
       raise ValueError("'style_family' is reserved for the hierarchical style head")
     self.backbone = vit_lib.ViT(vit_lib.ViTConfig.from_config(model_config), rngs=rngs)
     width = self.backbone.config.hidden_size
-    hidden = int(model_config.get('head_hidden', 0) or 0)
-    dropout = float(model_config.get('head_dropout', 0.0) or 0.0)
-    self.hierarchical = bool(model_config.get('hierarchical_style', False))
+    hidden = int(model_config.head_hidden)
+    dropout = float(model_config.head_dropout)
+    self.hierarchical = bool(model_config.hierarchical_style)
     heads = {}
     for task, n in num_classes.items():
       if task == 'style' and self.hierarchical:
@@ -46,7 +46,7 @@ class ArtClassifier(nnx.Module):
               'model.hierarchical_style needs style_names with one name per style '
               f'class ({n}), got {None if style_names is None else len(style_names)}')
         heads[task] = heads_lib.HierarchicalStyleHead(
-            width, list(style_names), model_config['style_families'],
+            width, list(style_names), model_config.style_families,
             hidden=hidden, dropout=dropout, rngs=rngs)
       else:
         heads[task] = heads_lib.MLPHead(width, int(n), hidden=hidden,
@@ -71,7 +71,7 @@ class ArtClassifier(nnx.Module):
       deterministic: False turns dropout on (needs `rngs`).
       rngs: an `nnx.Rngs` with a 'dropout' stream, or a PRNG key for it.
       return_hidden_states, return_attention: add the backbone's per-block
-        'hidden_states' / 'attention' lists to `aux` (see `ViT.__call__`).
+        'hidden_states' / 'attention' tuples to `aux` (see `BackboneOutput`).
 
     Returns:
       (outputs, aux). outputs: task -> float32 logits [B, classes] (log-probabilities
@@ -82,15 +82,17 @@ class ArtClassifier(nnx.Module):
       raise ValueError('deterministic=False with model.head_dropout > 0 needs rngs')
     if rngs is not None and not isinstance(rngs, nnx.Rngs):
       rngs = nnx.Rngs(dropout=rngs)
-    pooled, tokens, *extras = self.backbone(
+    features = self.backbone(
         images, deterministic=deterministic, rngs=rngs,
         return_hidden_states=return_hidden_states, return_attention=return_attention)
-    aux = {'pooled': pooled, 'tokens': tokens}
-    if extras:
-      aux.update(extras[0])
+    aux = {'pooled': features.pooled, 'tokens': features.tokens}
+    if return_hidden_states:
+      aux['hidden_states'] = features.hidden_states
+    if return_attention:
+      aux['attention'] = features.attention
     outputs = {}
     for task, head in self.heads.items():
-      out = head(pooled, deterministic=deterministic, rngs=rngs)
+      out = head(features.pooled, deterministic=deterministic, rngs=rngs)
       if isinstance(head, heads_lib.HierarchicalStyleHead):
         outputs[task], outputs['style_family'] = out
       else:

@@ -155,8 +155,7 @@ class CLIP(nnx.Module):
 
   def get_image_features(self, images) -> jax.Array:
     """Projected (not normalised) image embeddings [B, projection_dim], float32."""
-    pooled, _ = self.vision_model(images)
-    return self.visual_projection(pooled).astype(jnp.float32)
+    return self.visual_projection(self.vision_model(images).pooled).astype(jnp.float32)
 
   def __call__(self, images, input_ids, attention_mask=None) -> jax.Array:
     """Returns logits_per_image [B_img, B_txt]: scaled cosine similarities."""

@@ -18,7 +18,8 @@ import jax
 import jax.numpy as jnp
 
 from wikiart_jax.models.activations import activation
-from wikiart_jax.models.kv_cache import KVCache, attend, attention_mask_for, run_layers
+from wikiart_jax.models.kv_cache import (KVCache, attend, attention_mask_for, refuse_padding,
+                                        run_layers)
 from wikiart_jax.models.vit import ViT, ViTConfig
 
 
@@ -115,15 +116,35 @@ class GitForCausalLM(nnx.Module):
 
   def encode_images(self, images: jax.Array) -> jax.Array:
     """Images [B, S, S, 3] -> projected image tokens [B, N, hidden] (the decoder's prefix)."""
-    _, tokens = self.image_encoder(images)
-    return self.visual_projection(tokens)
+    return self.visual_projection(self.image_encoder(images).tokens)
 
-  def init_cache(self, batch_size: int, max_length: int, dtype=None) -> KVCache:
-    """Returns an empty cache of `max_length` slots (image tokens included)."""
+  def init_cache(self, batch_size: int, context_length: int, text_length: int,
+                 dtype=None) -> KVCache:
+    """An empty cache for `context_length` image tokens and `text_length` text tokens;
+    only the text takes positions, which must fit in max_position_embeddings."""
     cfg = self.config
+    if text_length > cfg.max_position_embeddings:
+      raise ValueError(f'prompt + max_new_tokens = {text_length} exceeds the model\'s '
+                       f'{cfg.max_position_embeddings} positions')
     return KVCache.create(num_layers=cfg.num_layers, batch_size=batch_size,
-                          max_length=max_length, num_heads=cfg.num_heads,
+                          max_length=context_length + text_length, num_heads=cfg.num_heads,
                           head_dim=cfg.hidden_size // cfg.num_heads, dtype=dtype or cfg.dtype)
+
+  def prefill(self, input_ids: jax.Array, cache: KVCache, *, context: jax.Array | None = None,
+              attention_mask: jax.Array | None = None) -> tuple[jax.Array, KVCache]:
+    """Feeds the image tokens `context` [B, N, hidden] (`encode_images`) and the prompt.
+
+    Returns:
+      (logits [B, T, vocab] at the prompt's positions, the cache).
+    """
+    refuse_padding(attention_mask, 'GIT')
+    if context is None:
+      raise ValueError('GIT needs images or image_tokens (the projected image tokens)')
+    return self(input_ids, prefix_embeds=context, cache=cache, text_logits_only=True)
+
+  def decode_step(self, input_ids: jax.Array, cache: KVCache) -> tuple[jax.Array, KVCache]:
+    """Appends [B, T] tokens (T = 1 when decoding): (logits [B, T, vocab], cache)."""
+    return self(input_ids, cache=cache)
 
   def __call__(self, input_ids: jax.Array, *, images: jax.Array | None = None,
                prefix_embeds: jax.Array | None = None, attention_mask: jax.Array | None = None,

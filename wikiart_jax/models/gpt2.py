@@ -98,12 +98,38 @@ class GPT2LMHeadModel(nnx.Module):
                     nnx.Linear(cfg.n_embd, cfg.vocab_size, use_bias=False, dtype=cfg.dtype,
                                rngs=rngs))
 
-  def init_cache(self, batch_size: int, max_length: int, dtype=None) -> KVCache:
-    """Returns an empty cache for `max_length` positions (prefix included)."""
+  def init_cache(self, batch_size: int, context_length: int, text_length: int,
+                 dtype=None) -> KVCache:
+    """An empty cache for a prefix of `context_length` embeddings and `text_length`
+    tokens; both take positions, which must fit in n_positions."""
     cfg = self.config
-    return KVCache.create(num_layers=cfg.n_layer, batch_size=batch_size, max_length=max_length,
-                          num_heads=cfg.n_head, head_dim=cfg.n_embd // cfg.n_head,
-                          dtype=dtype or cfg.dtype)
+    if context_length + text_length > cfg.n_positions:
+      # Positions past the table would embed as garbage instead of failing.
+      raise ValueError(f'prefix + prompt + max_new_tokens = {context_length + text_length} '
+                       f"exceeds the model's {cfg.n_positions} positions")
+    return KVCache.create(num_layers=cfg.n_layer, batch_size=batch_size,
+                          max_length=context_length + text_length, num_heads=cfg.n_head,
+                          head_dim=cfg.n_embd // cfg.n_head, dtype=dtype or cfg.dtype)
+
+  def prefill(self, input_ids: jax.Array, cache: KVCache, *, context: jax.Array | None = None,
+              attention_mask: jax.Array | None = None) -> tuple[jax.Array, KVCache]:
+    """Feeds the prefix `context` [B, P, n_embd] (if any) and the prompt [B, T].
+
+    A left-padded prompt (`attention_mask` 0 on the leading pads) gets position
+    ids that count only its real tokens, as transformers' generate does.
+
+    Returns:
+      (logits [B, T, vocab] at the prompt's positions, the cache).
+    """
+    if attention_mask is not None:
+      pads = input_ids.shape[1] - jnp.sum(attention_mask, axis=1).astype(jnp.int32)
+      cache = cache.replace(position_offset=pads)
+    return self(input_ids, attention_mask=attention_mask, prefix_embeds=context, cache=cache,
+                text_logits_only=True)
+
+  def decode_step(self, input_ids: jax.Array, cache: KVCache) -> tuple[jax.Array, KVCache]:
+    """Appends [B, T] tokens (T = 1 when decoding): (logits [B, T, vocab], cache)."""
+    return self(input_ids, cache=cache)
 
   def __call__(self, input_ids: jax.Array, *, attention_mask: jax.Array | None = None,
                prefix_embeds: jax.Array | None = None, cache: KVCache | None = None,
@@ -118,7 +144,8 @@ class GPT2LMHeadModel(nnx.Module):
       prefix_embeds: [B, P, n_embd] embeddings placed before the tokens (e.g. a
         projected image); they take positions like tokens and are attended causally.
       cache: a `KVCache` to append to; None = a plain forward pass.
-      positions: [B, P + T] position ids; default: slots `cache.index` onward.
+      positions: [B, P + T] position ids; default: slots `cache.index` onward,
+        less the cache's `position_offset` (never below 0).
       deterministic: disables dropout when True.
       rngs: dropout keys (only read when `deterministic` is False).
       text_logits_only: skip the LM head on the prefix positions (unused when captioning).
@@ -133,9 +160,10 @@ class GPT2LMHeadModel(nnx.Module):
     if prefix_embeds is not None:
       x = jnp.concatenate([prefix_embeds.astype(x.dtype), x], axis=1)
       valid = jnp.concatenate([jnp.ones(prefix_embeds.shape[:2], bool), valid], axis=1)
-    index = 0 if cache is None else cache.index
     if positions is None:
-      positions = index + jnp.arange(x.shape[1])[None]
+      positions = jnp.arange(x.shape[1])[None]
+      if cache is not None:
+        positions = jnp.maximum(cache.index + positions - cache.position_offset[:, None], 0)
     if x.shape[1] > self.config.n_positions:
       raise ValueError(f'Sequence of {x.shape[1]} exceeds n_positions={self.config.n_positions}.')
     x = self.drop(x + self.wpe(positions), deterministic=deterministic, rngs=rngs)

@@ -4,6 +4,18 @@ Shared by the text models (GPT-2, GIT, CLIP's text tower). The cache is a
 fixed-size pytree so decoding compiles once under `jax.jit`: each call writes
 its keys/values at `cache.index` and advances it. Without a cache the same
 functions give a plain causal forward pass (CLIP's text tower, teacher forcing).
+
+Every model that generates text (GPT-2, GIT, the captioners) offers the same
+three methods, which `inference/generate.py` calls without asking which model
+it has:
+
+  init_cache(batch_size, context_length, text_length) -> KVCache
+  prefill(input_ids, cache, *, context=None, attention_mask=None) -> (logits, cache)
+  decode_step(input_ids, cache) -> (logits, cache)
+
+`context` is what the model is conditioned on (GIT's projected image tokens,
+a captioner's `condition(...)`); only a bare GPT-2 takes a left-padded prompt
+(`attention_mask`).
 """
 
 from __future__ import annotations
@@ -24,12 +36,16 @@ class KVCache:
     index: int32 scalar, the number of slots already written.
     num_prefix: int32 scalar, leading slots holding a bidirectional prefix that
       takes no position ids (GIT's image tokens); 0 for GPT-2.
+    position_offset: int32 [B], per row the slots before its first real token
+      (a left-padded prompt): a slot's position id is its index minus this, so
+      decoding needs no positions of its own. 0 for unpadded prompts.
   """
   keys: tuple[jax.Array, ...]
   values: tuple[jax.Array, ...]
   valid: jax.Array
   index: jax.Array
   num_prefix: jax.Array
+  position_offset: jax.Array
 
   @classmethod
   def create(cls, *, num_layers: int, batch_size: int, max_length: int, num_heads: int,
@@ -38,7 +54,8 @@ class KVCache:
     shape = (batch_size, max_length, num_heads, head_dim)
     zeros = tuple(jnp.zeros(shape, dtype) for _ in range(num_layers))
     return cls(keys=zeros, values=zeros, valid=jnp.zeros((batch_size, max_length), bool),
-               index=jnp.zeros((), jnp.int32), num_prefix=jnp.zeros((), jnp.int32))
+               index=jnp.zeros((), jnp.int32), num_prefix=jnp.zeros((), jnp.int32),
+               position_offset=jnp.zeros((batch_size,), jnp.int32))
 
 
 def attention_mask_for(token_valid: jax.Array, cache: KVCache | None, *,
@@ -114,3 +131,10 @@ def run_layers(layers, x: jax.Array, mask: jax.Array, cache: KVCache | None,
     cache = cache.replace(keys=tuple(keys), values=tuple(values), valid=new_valid,
                           index=cache.index + x.shape[1])
   return x, cache
+
+
+def refuse_padding(attention_mask, model_name: str) -> None:
+  """Image-conditioned prompts are BOS and a tag, never padded: say so if one is."""
+  if attention_mask is not None:
+    raise ValueError(f'{model_name} prompts cannot be padded (image prompts are BOS only); '
+                     'only GPT-2 prompts may be padded')

@@ -37,6 +37,7 @@ and MLP output.
 import dataclasses
 from typing import Any
 
+import flax.struct
 import jax
 import jax.numpy as jnp
 from flax import nnx
@@ -145,6 +146,26 @@ class ViTConfig:
     return (self.image_size // self.patch_size) ** 2 + 1
 
 
+@flax.struct.dataclass
+class BackboneOutput:
+  """What the backbone computes for a batch.
+
+  Attributes:
+    pooled: [B, D] the CLS token after the final norm (and pooler, if any).
+    tokens: [B, N, D] every token, CLS first: LayerNormed with final_norm='all',
+      raw (CLIP's last_hidden_state) with 'cls'.
+    hidden_states: with `return_hidden_states`, HF's `hidden_states`: the tokens
+      entering the first block (after pre_layernorm), then every block's output
+      (L + 1 arrays); else None.
+    attention: with `return_attention`, every block's attention probabilities
+      [B, heads, N, N] float32 (computed on the XLA path); else None.
+  """
+  pooled: jax.Array
+  tokens: jax.Array
+  hidden_states: tuple[jax.Array, ...] | None = None
+  attention: tuple[jax.Array, ...] | None = None
+
+
 def _linear(cfg: ViTConfig, din: int, dout: int, rngs: nnx.Rngs) -> nnx.Linear:
   return nnx.Linear(din, dout, dtype=cfg.dtype, param_dtype=cfg.param_dtype,
                     kernel_init=_INIT, rngs=rngs)
@@ -237,7 +258,7 @@ class Block(nnx.Module):
 
 
 class ViT(nnx.Module):
-  """The backbone: images [B,H,W,3] -> (pooled [B,D], tokens [B,N,D])."""
+  """The backbone: images [B,H,W,3] -> BackboneOutput(pooled [B,D], tokens [B,N,D])."""
 
   def __init__(self, config: ViTConfig, *, rngs: nnx.Rngs):
     self.config = config
@@ -250,23 +271,19 @@ class ViT(nnx.Module):
 
   def __call__(self, images: jax.Array, *, deterministic: bool = True,
                rngs: nnx.Rngs | jax.Array | None = None,
-               return_hidden_states: bool = False, return_attention: bool = False):
+               return_hidden_states: bool = False,
+               return_attention: bool = False) -> BackboneOutput:
     """Runs the backbone.
 
     Args:
       images: float [B, S, S, 3] with S = config.image_size (normalised pixels).
       deterministic: False turns dropout on (needs `rngs`).
       rngs: an `nnx.Rngs` with a 'dropout' stream, or a PRNG key for it.
-      return_hidden_states: also return HF's `hidden_states`: the tokens entering
-        the first block (after pre_layernorm) then every block's output, L+1 arrays.
-      return_attention: also return every block's attention probabilities
-        [B, heads, N, N] float32 (computed on the XLA path).
+      return_hidden_states: also fill `hidden_states`.
+      return_attention: also fill `attention`.
 
     Returns:
-      (pooled [B,D], tokens [B,N,D]) in the compute dtype. `tokens` are LayerNormed
-      with final_norm='all' and raw (CLIP's last_hidden_state) with 'cls'. When either
-      return_* flag is set, a third element: a dict with 'hidden_states' and/or
-      'attention' lists.
+      a `BackboneOutput`, arrays in the compute dtype (attention in float32).
     """
     cfg = self.config
     if images.ndim != 4 or images.shape[1:] != (cfg.image_size, cfg.image_size, 3):
@@ -299,14 +316,10 @@ class ViT(nnx.Module):
       cls = self.layernorm(x[:, 0])
     pooled = jnp.tanh(self.pooler(cls)) if self.pooler is not None else cls
 
-    if not (return_hidden_states or return_attention):
-      return pooled, tokens
-    extras = {}
-    if return_hidden_states:
-      extras['hidden_states'] = hidden_states
-    if return_attention:
-      extras['attention'] = attention
-    return pooled, tokens, extras
+    return BackboneOutput(
+        pooled=pooled, tokens=tokens,
+        hidden_states=tuple(hidden_states) if return_hidden_states else None,
+        attention=tuple(attention) if return_attention else None)
 
 
 def _remat_block(block: 'Block', x: jax.Array, deterministic: bool,

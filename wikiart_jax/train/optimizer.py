@@ -29,7 +29,7 @@ def make_schedule(train_config: ml_collections.ConfigDict,
   stage = stage or stages_lib.Stage(0, train_config.num_steps, -1)
   length = max(stage.end - stage.start, 1)
   warmup = (train_config.warmup_steps if stage.start == 0
-            else train_config.get('stage_warmup_steps', 0))
+            else train_config.stage_warmup_steps)
   warmup = min(warmup, length - 1)
   return optax.warmup_cosine_decay_schedule(
       init_value=0.0, peak_value=train_config.learning_rate if peak is None else peak,
@@ -41,10 +41,9 @@ def group_peak(train_config: ml_collections.ConfigDict, group: str,
   """Peak learning rate of a group: heads, backbone (x layer-wise decay)."""
   if group == stages_lib.HEADS:
     return train_config.learning_rate
-  backbone = train_config.get('backbone_learning_rate', None)
+  backbone = train_config.backbone_learning_rate
   backbone = train_config.learning_rate if backbone is None else backbone
-  return backbone * stages_lib.learning_rate_scale(
-      group, num_layers, train_config.get('layer_decay', 1.0))
+  return backbone * stages_lib.learning_rate_scale(group, num_layers, train_config.layer_decay)
 
 
 def make_optimizer(train_config: ml_collections.ConfigDict, params,
@@ -52,8 +51,7 @@ def make_optimizer(train_config: ml_collections.ConfigDict, params,
                    ) -> optax.GradientTransformation:
   """Clipping, then AdamW per trainable group and zero updates for frozen leaves."""
   stage = stage or stages_lib.Stage(0, train_config.num_steps, -1)
-  labels = stages_lib.labels(params, stage, num_layers,
-                             train_config.get('layer_decay', 1.0))
+  labels = stages_lib.labels(params, stage, num_layers, train_config.layer_decay)
   transforms = {}
   for group in sorted(set(jax.tree.leaves(labels))):
     if group == stages_lib.FROZEN:
@@ -63,7 +61,7 @@ def make_optimizer(train_config: ml_collections.ConfigDict, params,
                                group_peak(train_config, group, num_layers))
       transforms[group] = optax.adamw(
           schedule, weight_decay=train_config.weight_decay,
-          mu_dtype=train_config.get('adam_mu_dtype', None) or None)
+          mu_dtype=train_config.adam_mu_dtype or None)  # '' = float32
   # Always in the chain (inf = off) so the state's structure, and so resuming,
   # does not depend on the setting. Frozen leaves have zero gradients: no effect.
   clip = optax.clip_by_global_norm(train_config.grad_clip_norm or float('inf'))

@@ -41,8 +41,8 @@ class Stage:
 
 def parse(train_config: ml_collections.ConfigDict, steps_per_epoch: int = 1) -> list[Stage]:
   """The stages of a run, in order, as steps; raises ValueError on a bad spec."""
-  spec = train_config.get('stages', '') or ''
-  unit = steps_per_epoch if train_config.get('stage_unit', 'step') == 'epoch' else 1
+  spec = train_config.stages
+  unit = steps_per_epoch if train_config.stage_unit == 'epoch' else 1
   if not spec.strip():
     return [Stage(0, train_config.num_steps, -1)]
   starts, blocks = [], []

@@ -19,18 +19,6 @@ class TrainState:
   opt_state: optax.OptState
 
 
-def split_model(model: nnx.Module):
-  """(graphdef, params, rest): rest holds any non-parameter variables."""
-  return nnx.split(model, nnx.Param, ...)
-
-
 def create(params: nnx.State, tx: optax.GradientTransformation) -> TrainState:
   return TrainState(step=jnp.zeros((), jnp.int32), params=params,
                     opt_state=tx.init(params))
-
-
-def abstract_like(state: TrainState) -> TrainState:
-  """Shape/dtype/sharding structs of a state, the template for a restore."""
-  return jax.tree.map(
-      lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype,
-                                     sharding=getattr(x, 'sharding', None)), state)

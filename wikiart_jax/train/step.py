@@ -1,10 +1,10 @@
-"""The jitted multi-task train step and the eval forward pass.
+"""The jitted multi-task train step.
 
-Both are pure functions of arrays: the model is rebuilt from its graphdef inside
-the trace (`nnx.merge`), so jit sees only (state, batch) and the train state is
-donated. Gradient accumulation is a `lax.scan` over micro-batches inside the one
-step; each task's loss is normalised by its label count over the whole batch, so
-k micro-batches of b give the same update as one batch of k*b.
+A pure function of arrays: the model is rebuilt from its parts inside the trace
+(`ModelParts.merge`), so jit sees only (state, batch) and the train state is
+donated. Gradient accumulation runs the micro-batches in a `lax.scan`
+(train/accumulation.py); each task's loss is normalised by its label count over
+the whole batch, so k micro-batches of b give the same update as one batch of k*b.
 """
 
 from collections.abc import Callable
@@ -16,15 +16,17 @@ import numpy as np
 import optax
 from flax import nnx
 
-from wikiart_jax.eval import classification
+from wikiart_jax.core import TASKS
 from wikiart_jax.models import captioner as captioner_lib
+from wikiart_jax.models import parts as parts_lib
+from wikiart_jax.parallel import sharding
+from wikiart_jax.train import accumulation
 from wikiart_jax.train import losses
-from wikiart_jax.train import sharding
+from wikiart_jax.train import metrics as metrics_lib
 from wikiart_jax.train import state as state_lib
 
-TASKS = ('style', 'artist', 'genre')
-TrainMetrics = classification.make_train_metrics(TASKS, scalars=('grad_norm',))
-CaptionTrainMetrics = classification.make_train_metrics(
+TrainMetrics = metrics_lib.make_train_metrics(TASKS, scalars=('grad_norm',))
+CaptionTrainMetrics = metrics_lib.make_train_metrics(
     TASKS, scalars=('grad_norm', 'caption_loss'))
 
 
@@ -42,20 +44,7 @@ def _label_counts(batch: dict, style_to_family: np.ndarray | None) -> dict:
   return counts
 
 
-def _split_micro(batch: dict, accum: int) -> dict:
-  """[k*b, ...] -> [k, b, ...], micro-batch i = rows i, i+k, ...
-
-  Interleaving keeps every micro-batch spread over all devices (the batch axis
-  is sharded in contiguous blocks), so the scan needs no resharding.
-  """
-  def split(x):
-    if x.shape[0] % accum:
-      raise ValueError(f'batch of {x.shape[0]} not divisible by grad_accum_steps={accum}')
-    return x.reshape((x.shape[0] // accum, accum) + x.shape[1:]).swapaxes(0, 1)
-  return jax.tree.map(split, batch)
-
-
-def make_train_step(graphdef, rest, tx: optax.GradientTransformation,
+def make_train_step(parts: parts_lib.ModelParts, tx: optax.GradientTransformation,
                     train_config: ml_collections.ConfigDict,
                     schedule: optax.Schedule, dropout_key: jax.Array,
                     style_to_family: np.ndarray | None = None,
@@ -64,7 +53,7 @@ def make_train_step(graphdef, rest, tx: optax.GradientTransformation,
   """Returns jit(step)(state, batch) -> (new state, TrainMetrics of this step).
 
   Args:
-    graphdef, rest: the model's structure and non-parameter state.
+    parts: the model's parts (its parameters are the state's, not read here).
     tx: the optimizer of the current stage.
     train_config: `config.train` (loss weights, grad_accum_steps).
     schedule: the learning rate to log (the heads').
@@ -75,13 +64,13 @@ def make_train_step(graphdef, rest, tx: optax.GradientTransformation,
     state_sharding, mesh: the train state's layout (FSDP) to keep across steps;
       None lets jit follow its inputs.
   """
-  accum = int(train_config.get('grad_accum_steps', 1) or 1)
+  accum = int(train_config.grad_accum_steps)
 
   def loss_fn(params, micro, key, denominators):
     if trainable is not None:
       params = jax.tree.map(
           lambda p, t: p if t else jax.lax.stop_gradient(p), params, trainable)
-    model = nnx.merge(graphdef, params, rest)
+    model = parts.merge(params)
     outputs, aux = model(micro['image'], deterministic=False, rngs=nnx.Rngs(dropout=key))
     loss, per_task = losses.multitask_loss(
         outputs, micro, train_config, style_to_family=style_to_family,
@@ -97,34 +86,15 @@ def make_train_step(graphdef, rest, tx: optax.GradientTransformation,
           logits, micro['caption_tokens'], micro['caption_mask'])
       means['caption'] = total / jnp.maximum(denominators['caption'], 1.0)
       loss = loss + train_config.lambda_caption * means['caption']
-    return loss, (outputs, means)
+    return loss, (means, outputs)
 
   grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
 
   def train_step(state: state_lib.TrainState, batch: dict):
     denominators = _label_counts(batch, style_to_family)
-    step_key = jax.random.fold_in(dropout_key, state.step)
-    if accum == 1:
-      (loss, (outputs, means)), grads = grad_fn(
-          state.params, batch, step_key, denominators)
-    else:
-      def body(carry, xs):
-        micro, index = xs
-        (loss, (outputs, means)), grads = grad_fn(
-            state.params, micro, jax.random.fold_in(step_key, index), denominators)
-        # Each micro term is already divided by the whole batch's counts: sum them.
-        carry = jax.tree.map(jnp.add, carry, (grads, loss, means))
-        return carry, outputs
-
-      zeros = jax.tree.map(
-          jnp.zeros_like,
-          (state.params, jnp.zeros((), jnp.float32),
-           {t: jnp.zeros(()) for t in (*TASKS, 'caption') if t in denominators}))
-      (grads, loss, means), outputs = jax.lax.scan(
-          body, zeros, (_split_micro(batch, accum), jnp.arange(accum)))
-      # Back to [k*b, ...] in the original row order, for the metrics.
-      outputs = jax.tree.map(
-          lambda x: x.swapaxes(0, 1).reshape((-1,) + x.shape[2:]), outputs)
+    (loss, (means, outputs)), grads = accumulation.accumulate_gradients(
+        lambda params, micro, key: grad_fn(params, micro, key, denominators),
+        state.params, batch, accum, jax.random.fold_in(dropout_key, state.step))
     updates, opt_state = tx.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
     # (sum, count) per task: the means were taken over the batch's label counts.
@@ -144,22 +114,3 @@ def make_train_step(graphdef, rest, tx: optax.GradientTransformation,
   in_shardings, out_shardings = sharding.train_step_shardings(state_sharding, mesh)
   return jax.jit(train_step, donate_argnums=0, in_shardings=in_shardings,
                  out_shardings=out_shardings)
-
-
-def make_eval_step(graphdef, rest, with_context: bool = False) -> Callable:
-  """Returns jit(fn)(params, batch) -> class probabilities per output head.
-
-  With `with_context` (the model has a captioner), fn returns (probabilities, the
-  captioner's context): `Captioner.condition` of the backbone's tokens and the heads.
-  """
-
-  def eval_step(params, batch):
-    model = nnx.merge(graphdef, params, rest)
-    outputs, aux = model(batch['image'], deterministic=True)
-    probs = {name: jax.nn.softmax(logits.astype(jnp.float32), axis=-1)
-             for name, logits in outputs.items()}
-    if not with_context:
-      return probs
-    return probs, model.captioner.condition(aux['tokens'], outputs)
-
-  return jax.jit(eval_step)

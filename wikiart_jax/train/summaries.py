@@ -2,7 +2,8 @@
 
 `metrics.json` follows the command-line contract (DESIGN.md):
 `{"step": int, "eval": {"style": {"top1", "top5", "f1_macro"}, ...}}`, plus the
-latest training scalars and the history of every evaluation of the run.
+latest training scalars and the history of every evaluation of the run. The
+'eval' section holds every evaluator's entries (evaluators/), numbers only.
 """
 
 import json
@@ -11,44 +12,41 @@ import os
 
 import jax
 import ml_collections
+import numpy as np
 
-from wikiart_jax.eval import plots
-
-SUMMARY_KEYS = ('top1', 'top5', 'f1_macro', 'count')
-
-
-def flat_eval(eval_metrics: dict[str, dict]) -> dict[str, float]:
-  """{'style_top1': ..., 'artist_f1_macro': ...} for checkpoints and TensorBoard."""
-  return {f'{task}_{key}': float(m[key])
-          for task, m in eval_metrics.items() for key in SUMMARY_KEYS if key in m}
+from wikiart_jax import plots
 
 
-CAPTION_KEYS = ('bleu1', 'bleu2', 'bleu3', 'bleu4', 'rouge_l', 'cider', 'clipscore',
-                'style_named', 'count')
-
-
-def eval_line(step: int, eval_metrics: dict[str, dict], caption: dict | None = None) -> str:
-  """One human line: 'step 1500 eval: style top1 0.953 top5 ... | artist ...'."""
-  parts = [f"{task} top1 {m['top1']:.3f} top5 {m['top5']:.3f} F1 {m['f1_macro']:.3f}"
-           for task, m in eval_metrics.items()]
-  if caption:
-    parts.append(f"caption BLEU-4 {caption['bleu4']:.3f} ROUGE-L {caption['rouge_l']:.3f} "
-                 f"CIDEr {caption['cider']:.3f} style named {caption['style_named']:.3f}")
-  return f'step {step} eval: ' + ' | '.join(parts)
-
-
-def caption_summary(caption: dict) -> dict:
-  """The caption metrics for metrics.json: the scores, per language too."""
-  out = {k: _jsonable(float(caption[k])) for k in CAPTION_KEYS if k in caption}
-  out['by_lang'] = {lang: {k: _jsonable(float(v)) for k, v in m.items()}
-                    for lang, m in caption.get('by_lang', {}).items()}
-  return out
+def _is_number(value) -> bool:
+  return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
 
 
 def _jsonable(value):
-  if isinstance(value, float) and not math.isfinite(value):
-    return None
-  return value
+  value = float(value)
+  return value if math.isfinite(value) else None
+
+
+def entry_summary(entry: dict) -> dict:
+  """An evaluator's entry for metrics.json: its numbers (as floats, NaN as null) and
+  nested groups of numbers (e.g. 'by_lang'); arrays (confusion, per-class) are left
+  to the reports."""
+  out = {}
+  for key, value in entry.items():
+    if _is_number(value):
+      out[key] = _jsonable(value)
+    elif isinstance(value, dict):
+      nested = entry_summary(value)
+      if nested:
+        out[key] = nested
+  return out
+
+
+def flat_eval(metrics: dict[str, dict]) -> dict[str, float]:
+  """{'style_top1': ..., 'caption_bleu4': ...}: every top-level number of every entry,
+  for checkpoints and TensorBoard."""
+  return {f'{name}_{key}': float(value)
+          for name, entry in metrics.items() for key, value in entry.items()
+          if _is_number(value)}
 
 
 def _write_json_atomically(path: str, payload: dict) -> None:
@@ -83,23 +81,23 @@ class RunSummary:
     self._payload['train'] = {k: _jsonable(v) for k, v in scalars.items()}
     self._payload['train']['step'] = step
 
-  def write_eval(self, step: int, eval_metrics: dict[str, dict], vocab,
-                 *, from_eval_mode: bool = False, caption: dict | None = None,
-                 caption_samples: list[dict] | None = None) -> None:
-    """Scalars, confusion matrices (PNG + TensorBoard), descriptions, metrics.json."""
-    self.writer.write_scalars(
-        step, {f'eval/{k}': v for k, v in flat_eval(eval_metrics).items()})
-    summary = {task: {k: _jsonable(float(m[k])) for k in SUMMARY_KEYS if k in m}
-               for task, m in eval_metrics.items()}
-    if caption:
-      summary['caption'] = caption_summary(caption)
-      self.writer.write_scalars(step, {f'eval/caption_{k}': v for k, v in
-                                       summary['caption'].items() if k != 'by_lang'
-                                       and v is not None})
-    if caption_samples:
+  def write_eval(self, step: int, metrics: dict[str, dict], vocab, *,
+                 from_eval_mode: bool = False, samples: list[dict] | None = None) -> None:
+    """Scalars, confusion matrices (PNG + TensorBoard), descriptions, metrics.json.
+
+    Args:
+      step: the evaluated step.
+      metrics: the evaluators' entries (`evaluators.runner.Evaluation.metrics`).
+      vocab: the dataset's vocabularies (confusion matrix labels).
+      from_eval_mode: the entry comes from `mode=eval` (kept apart in the history).
+      samples: generated descriptions to show ({'lang', 'generated', 'reference'}).
+    """
+    self.writer.write_scalars(step, {f'eval/{k}': v for k, v in flat_eval(metrics).items()})
+    summary = {name: entry_summary(entry) for name, entry in metrics.items()}
+    if samples:
       self.writer.write_texts(step, {
           f'eval/description_{i}': f"[{s['lang']}] {s['generated']}  \n(reference: {s['reference']})"
-          for i, s in enumerate(caption_samples)})
+          for i, s in enumerate(samples)})
     entry = {'step': step, 'eval': summary}
     if from_eval_mode:
       entry['mode'] = 'eval'
@@ -113,10 +111,10 @@ class RunSummary:
     images = {}
     names = {'style': vocab.style, 'genre': vocab.genre, 'artist': vocab.artist_names}
     for task, top_n in (('style', None), ('genre', None), ('artist', 50)):
-      if task not in eval_metrics:
+      if task not in metrics:
         continue
       fig = plots.confusion_figure(
-          eval_metrics[task]['confusion'], names[task], top_n=top_n,
+          metrics[task]['confusion'], names[task], top_n=top_n,
           title=f'{task} confusion, step {step}')
       plots.save_png(fig, os.path.join(self.workdir, f'confusion_{task}.png'))
       images[f'eval/confusion_{task}'] = plots.figure_to_array(fig)[None]

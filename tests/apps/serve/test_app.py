@@ -1,0 +1,169 @@
+"""The demo's callbacks called directly: good and bad uploads, language, ratings."""
+
+import io
+import json
+import os
+import socket
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from wikiart_jax.apps.serve import app
+from wikiart_jax.data import images as images_lib
+from wikiart_jax.metrics import ratings
+
+OUTPUTS = ('result', 'description', 'style', 'artist', 'genre', 'picture', 'overlay',
+           'status')
+
+
+def _config(**serve):
+  from demo import get_config  # configs/ is on sys.path (tests/conftest.py)
+  config = get_config('tiny')
+  with config.unlocked():
+    for key, value in serve.items():
+      config.serve[key] = value
+  return config
+
+
+@pytest.fixture(scope='module')
+def demo(trained_workdir):  # pylint: disable=redefined-outer-name
+  return app.Demo(_config(), trained_workdir)
+
+
+def _describe(demo, path, lang='English'):  # pylint: disable=redefined-outer-name
+  return dict(zip(OUTPUTS, demo.describe(path, lang)))
+
+
+def _save(tmp_path, name, image, **kwargs):
+  path = str(tmp_path / name)
+  image.save(path, **kwargs)
+  return path
+
+
+def _png_header(width, height):
+  """A valid PNG whose header claims width x height pixels (no pixel data needed)."""
+  def chunk(kind, data):
+    return (struct.pack('>I', len(data)) + kind + data
+            + struct.pack('>I', zlib.crc32(kind + data) & 0xffffffff))
+  ihdr = struct.pack('>IIBBBBB', width, height, 8, 2, 0, 0, 0)
+  return (b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', ihdr)
+          + chunk(b'IDAT', zlib.compress(b'')) + chunk(b'IEND', b''))
+
+
+def test_eval_images_follow_the_split_file(trained_workdir, tmp_path):  # pylint: disable=redefined-outer-name
+  listed = app.eval_images(_config(), trained_workdir)
+  raw = os.path.join(trained_workdir, 'synthetic_raw')
+  with open(os.path.join(raw, 'style_val.csv'), encoding='utf-8') as f:
+    expected = [os.path.join(raw, line.split(',')[0]) for line in f if line.strip()]
+  assert listed == expected and listed
+  Image.new('RGB', (8, 8)).save(tmp_path / 'b.png')
+  (tmp_path / 'sub').mkdir()
+  Image.new('RGB', (8, 8)).save(tmp_path / 'sub' / 'a.jpg')
+  (tmp_path / 'notes.txt').write_text('not an image')
+  assert app.eval_images(_config(rating_dir=str(tmp_path)), trained_workdir) == [
+      str(tmp_path / 'b.png'), str(tmp_path / 'sub' / 'a.jpg')]
+  with pytest.raises(FileNotFoundError, match='rating_dir'):
+    app.eval_images(_config(rating_dir=str(tmp_path / 'absent')), trained_workdir)
+
+
+def test_good_image_matches_the_predictor(demo):  # pylint: disable=redefined-outer-name
+  path = demo.examples[0]
+  out = _describe(demo, path)
+  assert out['status'].startswith('Described')
+  expected = demo.predictor.label(images_lib.load_rgb(path), k=5,
+                                  name=os.path.basename(path))
+  assert out['description'] == expected['description']['en']
+  for task in ('style', 'artist', 'genre'):
+    want = {r['label'].replace('_', ' '): r['prob'] for r in expected[task]}
+    assert out[task] == pytest.approx(want, rel=1e-5) and len(want) == 5
+  assert out['overlay'].shape == (384, 384, 3) and out['overlay'].dtype == np.uint8
+  french = app.Demo.switch_language(out['result'], 'Français')
+  assert french == expected['description']['fr'] != out['description']
+
+
+@pytest.mark.parametrize('name, content, message', [
+    ('notes.txt', b'this is not a picture', 'notes.txt: not an image'),
+    ('empty.jpg', b'', 'empty.jpg: empty file'),
+    ('bomb.png', _png_header(20_000, 20_000), 'bomb.png: more than'),
+    ('cut.jpg', 'truncated', 'cut.jpg: cannot decode'),
+])
+def test_bad_uploads_give_a_status_line(demo, tmp_path, name, content, message):  # pylint: disable=redefined-outer-name
+  if content == 'truncated':
+    buffer = io.BytesIO()
+    Image.new('RGB', (64, 64), (10, 200, 30)).save(buffer, format='JPEG')
+    content = buffer.getvalue()[:200]
+  path = tmp_path / name
+  path.write_bytes(content)
+  out = _describe(demo, str(path))
+  assert out['status'].startswith('Error: ') and message in out['status']
+  assert '\n' not in out['status']
+  assert out['result'] is None and out['description'] == '' and out['overlay'] is None
+
+
+def test_no_upload_asks_for_one(demo):  # pylint: disable=redefined-outer-name
+  out = _describe(demo, None)
+  assert out['status'].startswith('Upload an image') and out['result'] is None
+
+
+def test_cmyk_and_16_bit_images_are_described(demo, tmp_path):  # pylint: disable=redefined-outer-name
+  cmyk = _save(tmp_path, 'cmyk.jpg', Image.new('CMYK', (48, 40), (0, 255, 255, 0)))
+  ramp = (np.arange(40 * 48, dtype=np.uint16).reshape(40, 48) * 30).astype(np.uint16)
+  grey16 = _save(tmp_path, 'grey16.png', Image.fromarray(ramp))
+  assert Image.open(grey16).mode.startswith('I')
+  for path in (cmyk, grey16):
+    out = _describe(demo, path, 'Français')
+    assert out['status'] == f'Described {os.path.basename(path)}.'
+    assert out['description'] == out['result']['description']['fr']
+  red = _describe(demo, cmyk)['picture']
+  assert red[..., 0].mean() > 200 and red[..., 1:].mean() < 60  # C=0, M=Y=255: red
+
+
+def test_rating_flow_appends_a_line(demo, tmp_path):  # pylint: disable=redefined-outer-name
+  demo.workdir = str(tmp_path)  # keep the shared workdir's ratings file clean
+  index, item, picture, text, status = demo.show_item(0, 'English')
+  assert index == 0 and picture is not None and status.startswith('Image 1 of')
+  refused = demo.rate(index, item, 'English', None, 4, '', '')
+  assert refused[4].startswith('Error: choose') and not ratings.load(str(tmp_path))
+  out_of_range = demo.rate(index, item, 'English', 7, 4, '', '')
+  assert out_of_range[4].startswith('Error: rating not saved: correctness must be')
+  assert not ratings.load(str(tmp_path))
+  saved = demo.rate(index, item, 'Français', 4, '2', '  bon  ', 'ab')
+  assert saved[0] == 1 and saved[4].startswith('Saved (rating 1')
+  assert saved[-3:] == (None, None, '')  # the form is cleared for the next image
+  with open(ratings.path(str(tmp_path)), encoding='utf-8') as f:
+    (line,) = f.read().splitlines()
+  record = json.loads(line)
+  assert record['image'] == demo.eval_images[0] and record['lang'] == 'fr'
+  assert record['description'] == item['description']['fr'] and text == item['description']['en']
+  assert (record['correctness'], record['fluency'], record['comment'], record['rater']) == (
+      4, 2, 'bon', 'ab')
+  assert record['step'] == demo.predictor.step
+  assert demo.start_index() == 1 % len(demo.eval_images)
+
+
+def test_busy_port_is_a_one_line_error(trained_workdir):  # pylint: disable=redefined-outer-name
+  from wikiart_jax.apps.serve import server  # pylint: disable=g-import-not-at-top
+  with socket.socket() as busy:
+    busy.bind(('127.0.0.1', 0))
+    busy.listen()
+    config = _config(port=busy.getsockname()[1])
+    with pytest.raises(ValueError, match=r'config\.serve\.port=\d+: cannot listen on 127'):
+      server.serve(config, trained_workdir, block=False)
+
+
+def test_missing_model_names_the_workdir(tmp_path):
+  with pytest.raises(FileNotFoundError, match='vocab.json is missing'):
+    app.Demo(_config(), str(tmp_path))
+
+
+def test_learned_description_is_shown_beside_the_template():
+  result = {'description': {'en': 'A Baroque portrait.', 'fr': 'Style baroque, un portrait.'}}
+  assert app.shown_descriptions(result) == result['description']
+  result['generated'] = {'en': 'A Baroque portrait by Rembrandt.', 'fr': 'Un portrait baroque.'}
+  shown = app.shown_descriptions(result)
+  assert shown['en'].startswith('A Baroque portrait by Rembrandt.')
+  assert '(template: A Baroque portrait.)' in shown['en']
+  assert shown['fr'].startswith('Un portrait baroque.')

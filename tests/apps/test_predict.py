@@ -1,0 +1,38 @@
+"""`mode=predict`: JSON lines and CSV for every readable image, one line per bad file."""
+
+import csv
+import json
+import os
+
+import numpy as np
+from PIL import Image
+
+from conftest import launch
+
+
+def test_predict_labels_images_and_reports_bad_files(trained_workdir, tmp_path):
+  workdir = trained_workdir
+  images = tmp_path / 'in'
+  images.mkdir()
+  rng = np.random.default_rng(0)
+  pixels = rng.integers(0, 255, (50, 70, 3), np.uint8)
+  Image.fromarray(pixels).save(images / 'a.png')
+  Image.fromarray(pixels).convert('CMYK').save(images / 'b.jpg')
+  Image.fromarray(pixels[..., 0]).save(images / 'c.webp')
+  (images / 'not_an_image.jpg').write_text('hello')
+  output = tmp_path / 'out' / 'pred.jsonl'
+  proc = launch(workdir, '--config.mode=predict', f'--config.predict.inputs={images}',
+                f'--config.predict.output={output}', check=False)
+  assert proc.returncode == 1
+  assert 'not_an_image.jpg' in proc.stderr
+  records = [json.loads(line) for line in output.read_text().splitlines()]
+  assert sorted(os.path.basename(r['path']) for r in records) == ['a.png', 'b.jpg', 'c.webp']
+  for record in records:
+    for task in ('style', 'artist', 'genre'):
+      probs = [r['prob'] for r in record[task]]
+      assert len(probs) == 5 and probs == sorted(probs, reverse=True)
+    assert record['description']['en'] and record['description']['fr']
+  with open(tmp_path / 'out' / 'pred.csv', encoding='utf-8', newline='') as f:
+    rows = list(csv.DictReader(f))
+  assert [r['path'] for r in rows] == [r['path'] for r in records]
+  assert [r['style'] for r in rows] == [r['style'][0]['label'] for r in records]

@@ -1,0 +1,132 @@
+"""The grain caption transform: each example's tokenised target description."""
+
+import pickle
+
+import grain
+import ml_collections
+import numpy as np
+import pytest
+
+from artgan_tree import write_artemis_csv
+from wikiart_jax.core import LANGUAGES, STYLES
+from wikiart_jax.data import caption_targets
+from wikiart_jax.data import metadata
+from wikiart_jax.text import references
+from wikiart_jax.text import tokenizer as tok_lib
+
+
+@pytest.fixture(scope='module')
+def setup(tmp_path_factory):
+  vocab = metadata.Vocabularies.build([('claude-monet', 'Claude Monet'),
+                                       ('pablo-picasso', 'Pablo Picasso')])
+  texts = [s for style in STYLES for refs in references.references(
+      style, 'Claude Monet', 'landscape', 1919, 'Nymphéas').values() for s in refs]
+  folder = str(tmp_path_factory.mktemp('tok'))
+  return vocab, folder, tok_lib.build_demo_tokenizer(folder, texts, vocab_size=600)
+
+
+def _example(vocab, **overrides):
+  ex = {'image': np.zeros((4, 4, 3), np.float32),
+        'style': np.int32(vocab.style.index('Impressionism')),
+        'artist': np.int32(vocab.artist.index('claude-monet')),
+        'genre': np.int32(vocab.genre.index('landscape')), 'year': np.int32(1919),
+        'title': 'Nymphéas'.encode(), 'path': b'Impressionism/claude-monet_water-lilies-1919.jpg'}
+  ex.update(overrides)
+  return ex
+
+
+def _decoded(tok, out):
+  """The sentence of a transformed example, after checking its frame."""
+  lang = LANGUAGES[int(out['caption_lang'])]
+  prompt = tok_lib.prompt_ids(tok, lang)
+  tokens, mask = out['caption_tokens'], out['caption_mask']
+  np.testing.assert_array_equal(tokens[:len(prompt)], prompt)
+  assert (mask[:len(prompt)] == 0).all() and mask[len(prompt)] == 1
+  real = tokens[mask == 1]
+  assert real[-1] == tok_lib.special_ids(tok).eos
+  assert (mask[len(prompt):len(prompt) + len(real)] == 1).all()  # one contiguous span
+  return tok.decode(real[:-1].tolist()).strip()
+
+
+def test_transform_adds_tokens_of_a_reference(setup):
+  vocab, _, tok = setup
+  transform = caption_targets.CaptionTransform(vocab, tok, max_len=64)
+  refs = references.references('Impressionism', 'Claude Monet', 'landscape', 1919, 'Nymphéas')
+  rng = np.random.default_rng(0)
+  langs = set()
+  for _ in range(12):
+    out = transform.random_map(_example(vocab), rng)
+    assert out['caption_tokens'].dtype == np.int32 and out['caption_tokens'].shape == (64,)
+    assert out['caption_mask'].dtype == np.int32 and out['caption_mask'].shape == (64,)
+    lang = LANGUAGES[int(out['caption_lang'])]
+    langs.add(lang)
+    assert _decoded(tok, out) in refs[lang]
+    assert 'title' not in out and 'path' not in out and out['style'] == _example(vocab)['style']
+  assert langs == {'en', 'fr'}
+
+
+def test_transform_unknowns_padding_truncation_and_artemis(setup, tmp_path):
+  vocab, _, tok = setup
+  only_fr = caption_targets.CaptionTransform(vocab, tok, max_len=64, languages=['fr'])
+  rng = np.random.default_rng(1)
+  out = only_fr.random_map(_example(vocab, artist=np.int32(-1), genre=np.int32(-1),
+                                    year=np.int32(-1), title=b''), rng)
+  assert _decoded(tok, out) in references.references('Impressionism', None, None, None, None)['fr']
+  pad = only_fr.random_map(_example(vocab, style=np.int32(-1)), rng)
+  assert pad['caption_mask'].sum() == 0
+  short = caption_targets.CaptionTransform(vocab, tok, max_len=9).random_map(_example(vocab), rng)
+  prompt = tok_lib.prompt_ids(tok, LANGUAGES[int(short['caption_lang'])])
+  assert short['caption_mask'].sum() == 9 - len(prompt)
+  assert short['caption_tokens'][8] == tok_lib.special_ids(tok).eos
+  artemis = references.load_artemis(write_artemis_csv(tmp_path / 'a.csv'))
+  mixed = caption_targets.CaptionTransform(vocab, tok, max_len=64, languages=['en'], artemis=artemis,
+                                    artemis_ratio=1.0)
+  said = {_decoded(tok, mixed.random_map(_example(vocab), rng)) for _ in range(10)}
+  assert said == {'The water looks calm', 'So many colours, wow'}
+  with pytest.raises(ValueError, match='caption languages'):
+    caption_targets.CaptionTransform(vocab, tok, max_len=64, languages=['de'])
+
+
+@pytest.mark.parametrize('by_source', [False, True])
+def test_transform_pickles_and_runs_in_grain(setup, by_source):
+  vocab, folder, tok = setup
+  transform = caption_targets.CaptionTransform(vocab, folder if by_source else tok, max_len=48)
+  clone = pickle.loads(pickle.dumps(transform))
+  examples = [_example(vocab, year=np.int32(1900 + i)) for i in range(4)]
+  run = lambda t: [e['caption_tokens'] for e in grain.MapDataset.source(examples).seed(3)
+                   .random_map(t)]
+  np.testing.assert_array_equal(run(transform), run(clone))  # same seed, same targets
+
+
+def test_encode_tokenises_each_target_once_and_returns_fresh_arrays(setup, monkeypatch):
+  vocab, _, tok = setup
+  transform = caption_targets.CaptionTransform(vocab, tok, max_len=48)
+  calls = []
+  real = transform._encode  # pylint: disable=protected-access
+  monkeypatch.setattr(transform, '_encode', lambda *a: calls.append(a) or real(*a))
+  first, mask = transform.encode('Un paysage.', 'fr')
+  first[:] = -7  # a consumer writing into its batch must not reach the cache
+  again, again_mask = transform.encode('Un paysage.', 'fr')
+  assert len(calls) == 1
+  np.testing.assert_array_equal((again, again_mask), real('Un paysage.', 'fr'))
+  np.testing.assert_array_equal(mask, again_mask)
+  transform.encode('Un paysage.', 'en')  # the language is part of the key
+  assert len(calls) == 2
+  plain = caption_targets.CaptionTransform(vocab, tok, max_len=48)
+  plain.encode('Un paysage.', 'fr')
+  assert pickle.loads(pickle.dumps(plain))._encoded == {}  # pylint: disable=protected-access
+
+
+
+
+def test_make_transform_reads_the_caption_config(setup, tmp_path):
+  vocab, folder, tok = setup
+  cfg = ml_collections.ConfigDict(dict(tokenizer='', max_len=40, languages=['fr'],
+                                       artemis_csv=write_artemis_csv(tmp_path / 'a.csv'),
+                                       artemis_ratio=0.5))
+  transform = caption_targets.make_transform(cfg, vocab, folder)
+  assert transform.languages == ('fr',) and transform.max_len == 40
+  assert transform.artemis_ratio == 0.5 and len(transform.artemis) == 1
+  out = pickle.loads(pickle.dumps(transform)).random_map(_example(vocab), np.random.default_rng(0))
+  assert _decoded(tok, out) in references.references(
+      'Impressionism', 'Claude Monet', 'landscape', 1919, 'Nymphéas')['fr']

@@ -1,0 +1,45 @@
+"""The runner: evaluators built by name, one pass over the split, named results."""
+
+
+import demo
+import pytest
+
+from wikiart_jax import checkpointing
+from wikiart_jax import factory
+from wikiart_jax.data import dataset
+from wikiart_jax.data import metadata
+from wikiart_jax.evaluators import runner
+from wikiart_jax.inference import forward
+from wikiart_jax.models import parts as parts_lib
+from wikiart_jax.parallel import sharding
+
+from conftest import read_metrics
+
+
+def test_the_run_gives_the_metrics_training_logged(trained_workdir):
+  config = demo.get_config('tiny')
+  info = dataset.load_info(config, trained_workdir)
+  mesh = sharding.make_mesh()
+  model = factory.build_model(config, info.vocab, trained_workdir)
+  parts, step = checkpointing.restore_params_into(trained_workdir, model, mesh)
+  evaluators = runner.build(config, info.vocab, parts, parts.params)
+  # No captioner in this model: the caption evaluator is not built.
+  assert [e.name for e in evaluators] == ['classification']
+  evaluation = runner.run(evaluators, forward.make_step(parts), parts.params, config,
+                          trained_workdir, info, mesh)
+  logged = next(h for h in read_metrics(trained_workdir)['history']
+                if h['step'] == step and h.get('mode') != 'eval')['eval']
+  assert set(evaluation.metrics) == set(logged) == {'style', 'artist', 'genre'}
+  for task, values in logged.items():
+    for key in ('top1', 'top5', 'f1_macro', 'count'):
+      assert evaluation.metrics[task][key] == pytest.approx(values[key], abs=1e-6)
+  assert evaluation.line.startswith('style top1') and evaluation.samples == []
+
+
+def test_unknown_evaluator_is_named():
+  config = demo.get_config('tiny')
+  config.eval.evaluators = ('classification', 'bleurt')
+  vocab = metadata.Vocabularies.build([('a-b', None)])
+  parts = parts_lib.split(factory.build_model(config, vocab))
+  with pytest.raises(ValueError, match=r"unknown \['bleurt'\]"):
+    runner.build(config, vocab, parts, parts.params)

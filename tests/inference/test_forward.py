@@ -1,0 +1,61 @@
+"""The one forward pass: every head's probabilities and, with a captioner, its context."""
+
+import demo
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from wikiart_jax import factory
+from wikiart_jax.data import metadata
+from wikiart_jax.inference import forward
+from wikiart_jax.models import parts as parts_lib
+from wikiart_jax.parallel import sharding
+
+VOCAB = metadata.Vocabularies.build([(f'artist-{i}', None) for i in range(5)])
+
+
+def _parts(captioner: bool, hierarchical: bool = False):
+  config = demo.get_config('tiny_caption' if captioner else 'tiny')
+  config.model.num_layers = 1
+  config.data.image_size = 16
+  config.model.hierarchical_style = hierarchical
+  return config, parts_lib.split(factory.build_model(config, VOCAB, caption_vocab_size=31))
+
+
+def _images(n):
+  return np.random.default_rng(n).normal(size=(n, 16, 16, 3)).astype(np.float32)
+
+
+def test_probabilities_of_every_head_and_no_context_without_a_captioner():
+  _, parts = _parts(captioner=False, hierarchical=True)
+  out = forward.make_step(parts)(parts.params, {'image': jnp.asarray(_images(3))})
+  assert isinstance(out, forward.Prediction) and out.context is None
+  assert set(out.probs) == {'style', 'artist', 'genre', 'style_family'}
+  assert out.probs['artist'].shape == (3, 5)
+  for probs in out.probs.values():
+    np.testing.assert_allclose(np.asarray(probs).sum(-1), 1.0, rtol=1e-5)
+
+
+def test_context_is_the_captioners_condition_of_the_same_pass():
+  _, parts = _parts(captioner=True)
+  images = jnp.asarray(_images(2))
+  out = forward.make_step(parts)(parts.params, {'image': images})
+  model = parts.merge()
+  outputs, aux = model(images)
+  want = model.captioner.condition(aux['tokens'], outputs)  # CLS + one token per head
+  assert out.context.shape == want.shape == (2, 1 + 3, 64)
+  np.testing.assert_allclose(out.context, want, atol=1e-5)
+  np.testing.assert_allclose(out.probs['style'], jax.nn.softmax(outputs['style']), atol=1e-6)
+
+
+def test_host_forward_takes_any_batch_size():
+  _, parts = _parts(captioner=True)
+  run = forward.make_forward(parts, sharding.make_mesh())
+  images = _images(5)
+  whole = run(images)
+  assert whole.probs['style'].shape == (5, 27) and isinstance(whole.probs['style'], np.ndarray)
+  assert whole.context.shape[0] == 5
+  one = run(images[2:3])
+  np.testing.assert_allclose(one.probs['genre'], whole.probs['genre'][2:3], atol=1e-6)
+  padded = forward.pad_to_devices(images)
+  assert len(padded) % jax.device_count() == 0 and len(padded) >= 5

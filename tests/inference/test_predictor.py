@@ -1,0 +1,44 @@
+"""The predictor restored from a trained workdir: labels, probabilities, descriptions."""
+
+import demo
+import numpy as np
+import pytest
+
+from wikiart_jax.core import TASKS
+from wikiart_jax.inference import predictor as predictor_lib
+
+
+@pytest.fixture(scope='module')
+def predictor(trained_workdir):
+  return predictor_lib.Predictor(demo.get_config('tiny'), trained_workdir)
+
+
+def _rgbs(n):
+  rng = np.random.default_rng(n)
+  return [rng.integers(0, 256, (40 + 7 * i, 50, 3), dtype=np.uint8) for i in range(n)]
+
+
+def test_restores_the_last_checkpoint_and_its_vocabularies(predictor):
+  assert predictor.step == 6
+  assert len(predictor.vocab.style) == 27 and predictor.writer is None
+
+
+def test_labels_are_the_forward_passs_top_k(predictor):
+  rgbs = _rgbs(3)
+  records = predictor.label_batch(rgbs, k=4)
+  probs = predictor.probabilities(np.stack([predictor.preprocess(x) for x in rgbs]))
+  names = {'style': predictor.vocab.style, 'artist': predictor.vocab.artist_names,
+           'genre': predictor.vocab.genre}
+  for i, record in enumerate(records):
+    for task in TASKS:
+      order = np.argsort(-probs[task][i])[:4]
+      assert [r['label'] for r in record[task]] == [names[task][j] for j in order]
+      np.testing.assert_allclose([r['prob'] for r in record[task]], probs[task][i][order],
+                                 atol=1e-6)
+    assert set(record['description']) == {'en', 'fr'} and 'generated' not in record
+  assert predictor.label(rgbs[1], k=4) == records[1]  # alone or in a batch: the same
+
+
+def test_a_workdir_without_training_is_a_clear_error(tmp_path):
+  with pytest.raises(FileNotFoundError, match='vocab.json is missing'):
+    predictor_lib.Predictor(demo.get_config('tiny'), str(tmp_path))

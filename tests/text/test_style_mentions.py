@@ -1,0 +1,25 @@
+"""Reading back the style a description names, in both languages."""
+
+import pytest
+
+from wikiart_jax.core import STYLES
+from wikiart_jax.text import templates
+from wikiart_jax.text.style_mentions import named_style
+
+
+@pytest.mark.parametrize('style', STYLES)
+@pytest.mark.parametrize('lang', ['en', 'fr'])
+def test_every_template_sentence_names_its_own_style(style, lang):
+  known = templates.facts(style, 'Ilya Repin', 'portrait', 1880, None)
+  for template in templates.TEMPLATES[lang]:
+    assert named_style(template(known), lang) == style
+
+
+def test_the_longest_form_wins_and_words_are_whole():
+  assert named_style('An Analytical Cubist still life.', 'en') == 'Analytical_Cubism'
+  assert named_style('A Cubist still life.', 'en') == 'Cubism'
+  assert named_style('Style cubiste synthétique, une esquisse.', 'fr') == 'Synthetic_Cubism'
+  assert named_style("Représentatif de l'expressionnisme abstrait.", 'fr') == (
+      'Abstract_Expressionism')
+  assert named_style('A Baroqueish portrait.', 'en') is None  # not a whole word
+  assert named_style('A portrait.', 'en') is None

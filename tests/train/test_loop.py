@@ -1,0 +1,119 @@
+"""The training loop end to end (launch.py): resume, NaN stop, stages, init_from, captioner."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from conftest import ROOT
+from conftest import TINY
+from conftest import launch
+from conftest import params_at
+from conftest import read_metrics
+from conftest import subprocess_env
+
+
+def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path):
+  workdir = str(tmp_path)
+  launch(workdir, '--config.train.num_steps=3')
+  proc = launch(workdir, '--config.train.num_steps=6', '--config.train.learning_rate=1e30',
+                check=False)
+  assert proc.returncode == 1, proc.stderr
+  assert 'NaN or infinite' in proc.stderr.strip().splitlines()[-1]
+  checkpoints = sorted(os.listdir(os.path.join(workdir, 'checkpoints')))
+  assert checkpoints == ['3']
+  assert read_metrics(workdir)['step'] == 3
+
+
+def test_stages_switch_inside_a_run_and_survive_a_resume(tmp_path):
+  workdir = str(tmp_path)
+  stage_args = ['--config.train.stages=0:heads, 4:last1', '--config.train.eval_every=2']
+  launch(workdir, '--config.train.num_steps=4', *stage_args)
+  proc = launch(workdir, '--config.train.num_steps=6', *stage_args)
+  assert 'Resuming from the checkpoint at step 4' in proc.stdout
+  assert 'stage 2/2 from step 4' in proc.stderr + proc.stdout
+  step2, step4, step6 = (params_at(workdir, s) for s in (2, 4, 6))
+  for name in step2:
+    heads = name.startswith('heads/')
+    last_block = name.startswith(('backbone/layers/3/', 'backbone/layernorm/'))
+    # Stage 1 (steps 2 -> 4): only the heads move.
+    assert np.array_equal(step2[name], step4[name]) != heads, name
+    # Stage 2 (steps 4 -> 6, after the resume): the heads and the last block move.
+    assert np.array_equal(step4[name], step6[name]) != (heads or last_block), name
+
+
+def test_sigkill_then_restart_resumes(tmp_path):
+  workdir = str(tmp_path)
+  cmd = [sys.executable, os.path.join(ROOT, 'launch.py'), *TINY, f'--workdir={workdir}',
+         '--config.train.num_steps=400', '--config.train.eval_every=2']
+  proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL, env=subprocess_env())
+  ckpt_dir = os.path.join(workdir, 'checkpoints')
+  deadline = time.time() + 300
+  while time.time() < deadline and proc.poll() is None:
+    steps = [d for d in os.listdir(ckpt_dir) if d.isdigit()] if os.path.isdir(ckpt_dir) else []
+    if len(steps) >= 2:
+      break
+    time.sleep(0.2)
+  assert proc.poll() is None, 'training ended before it could be killed'
+  proc.send_signal(signal.SIGKILL)
+  proc.wait()
+  killed_at = max(int(d) for d in os.listdir(ckpt_dir) if d.isdigit())
+  assert killed_at < 400
+  total = killed_at + 4
+  resumed = launch(workdir, f'--config.train.num_steps={total}', '--config.train.eval_every=2')
+  assert f'Resuming from the checkpoint at step {killed_at}' in resumed.stdout
+  metrics = read_metrics(workdir)
+  assert metrics['step'] == total
+  # The history keeps the evaluations made before the kill.
+  assert [h['step'] for h in metrics['history']][:2] == [2, 4]
+
+
+def test_captioner_trains_evaluates_and_describes(tmp_path):
+  workdir = str(tmp_path / 'run')
+  config = [f'--config={os.path.join(ROOT, "configs", "demo.py")}:tiny_caption']
+  launch(workdir, config=config)
+  caption = read_metrics(workdir)['eval']['caption']
+  for key in ('bleu1', 'bleu4', 'rouge_l', 'cider', 'style_named'):
+    assert caption[key] is not None and caption[key] >= 0.0, key
+  assert set(caption['by_lang']) == {'en', 'fr'}
+  # eval: the report's sample cards show the captioner's descriptions beside the templates.
+  evaluated = launch(workdir, '--config.mode=eval', config=config)
+  assert 'BLEU-4' in evaluated.stdout and 'style named' in evaluated.stdout
+  report_md = (tmp_path / 'run' / 'report' / 'report.md').read_text(encoding='utf-8')
+  assert report_md.count('en (captioner)') == report_md.count('fr (captioner)') > 0
+  image = next(p for p in sorted((tmp_path / 'run' / 'synthetic_raw').rglob('*.jpg')))
+  output = tmp_path / 'pred.jsonl'
+  launch(workdir, '--config.mode=predict', f'--config.predict.inputs={image}',
+         f'--config.predict.output={output}', config=config)
+  record = json.loads(output.read_text().splitlines()[0])
+  assert set(record['generated']) == {'en', 'fr'}
+  assert record['description']['en'] and record['description']['fr']
+
+
+def test_training_starts_from_a_saved_hugging_face_vit(tmp_path):
+  torch = pytest.importorskip('torch')
+  transformers = pytest.importorskip('transformers')
+  torch.manual_seed(0)
+  folder = tmp_path / 'hf_vit'
+  hf = transformers.ViTModel(transformers.ViTConfig(
+      image_size=32, patch_size=4, hidden_size=64, num_hidden_layers=4,
+      num_attention_heads=4, intermediate_size=128), add_pooling_layer=False)
+  hf.save_pretrained(folder, safe_serialization=True)
+  workdir = str(tmp_path / 'run')
+  # A zero learning rate: the checkpoint must hold exactly the converted weights.
+  launch(workdir, f'--config.init_from={folder}', '--config.train.num_steps=2',
+         '--config.train.eval_every=2', '--config.train.learning_rate=0')
+  saved = params_at(workdir, 2)
+  kernel = hf.embeddings.patch_embeddings.projection.weight.detach().numpy()  # [O,I,kh,kw]
+  np.testing.assert_array_equal(saved['backbone/embeddings/patch_embeddings/kernel'],
+                                kernel.transpose(2, 3, 1, 0))
+  # The last block's MLP output: 'layers.3.mlp.fc2' in transformers v5 names.
+  fc2 = next(v for k, v in hf.state_dict().items()
+             if k.endswith(('layers.3.mlp.fc2.weight', 'layer.3.output.dense.weight')))
+  np.testing.assert_array_equal(saved['backbone/layers/3/mlp/fc2/kernel'], fc2.numpy().T)

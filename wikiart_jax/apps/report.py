@@ -1,0 +1,108 @@
+"""The evaluation report of a run: `<workdir>/report/index.html` and `report.md`.
+
+Gathers what `report_html.write_report` shows: the held-out metrics, a grid of
+sample images from the evaluation split with their predictions and descriptions,
+the class-count charts written by `prepare`, and the human ratings collected by
+the web demo.
+"""
+
+import glob
+import os
+
+import numpy as np
+
+from wikiart_jax.apps import report_html
+from wikiart_jax.core import TASKS
+from wikiart_jax.data import augment
+from wikiart_jax.data import pipeline
+from wikiart_jax.inference import describer as describer_lib
+from wikiart_jax.metrics import ratings
+
+NUM_SAMPLES = 12
+TOP_K = 3
+
+
+def _display_names(vocab) -> dict[str, list[str]]:
+  return {'style': [s.replace('_', ' ') for s in vocab.style],
+          'artist': list(vocab.artist_names),
+          'genre': [g.replace('_', ' ') for g in vocab.genre]}
+
+
+def _sample_indices(n: int, k: int) -> list[int]:
+  """k indices spread evenly over n examples (every class has a chance)."""
+  return sorted(set(np.linspace(0, n - 1, num=min(k, n)).astype(int).tolist()))
+
+
+def _text(value) -> str | None:
+  if isinstance(value, bytes):
+    value = value.decode('utf-8')
+  return value or None
+
+
+def collect_samples(dataset_path: str, split: str, image_size: int, vocab,
+                    forward, writer=None) -> list[dict]:
+  """Predictions and descriptions for a few examples of `split`.
+
+  Args:
+    dataset_path: the prepared dataset.
+    split: 'val' usually.
+    image_size: the model's input size.
+    vocab: the dataset's vocabularies.
+    forward: images [B,S,S,3] float32 -> `inference.forward.Prediction`.
+    writer: the captioner's `CaptionWriter`: its descriptions are shown next to
+      the template ones.
+  """
+  source = pipeline.open_split(dataset_path, split)
+  examples = [source[i] for i in _sample_indices(len(source), NUM_SAMPLES)]
+  rgbs = [np.asarray(augment.decode(ex['image'])) for ex in examples]
+  prediction = forward(np.stack([augment.eval_transform(x, image_size) for x in rgbs]))
+  years = [int(ex['year']) if int(ex['year']) >= 0 else None for ex in examples]
+  titles = [_text(ex.get('title')) for ex in examples]
+  described = describer_lib.describe(prediction, vocab, k=TOP_K, writer=writer,
+                                     years=years, titles=titles)
+  names = _display_names(vocab)
+  samples = []
+  for example, rgb, title, d in zip(examples, rgbs, titles, described):
+    samples.append({
+        'image': rgb,
+        'title': title,
+        'true': {t: names[t][int(example[t])] if int(example[t]) >= 0 else None
+                 for t in TASKS},
+        'pred': {t: [(names[t][j], p) for j, p in d.top[t]] for t in TASKS},
+        'descriptions': {**d.description,
+                         **{f'{lang} (captioner)': text for lang, text in d.generated.items()}},
+    })
+  return samples
+
+
+def write(workdir: str, info, split: str, image_size: int, metrics: dict, forward, *,
+          family_names=None, writer=None) -> str:
+  """Writes the report into `<workdir>/report/`; returns the index.html path.
+
+  Args:
+    workdir: the run's folder.
+    info: the prepared dataset's `DatasetInfo` (its path and vocabularies).
+    split: the evaluated split.
+    image_size: the model's input size.
+    metrics: the evaluators' entries (task -> accumulator dict, 'caption' -> scores).
+    forward, writer: as in `collect_samples`.
+    family_names: the style families, when the style head is hierarchical.
+  """
+  vocab = info.vocab
+  names = _display_names(vocab)
+  tasks = {k: v for k, v in metrics.items() if 'confusion' in v}
+  caption_metrics = metrics.get('caption')
+  if caption_metrics:
+    # One row per language and one for both: {group: {metric: value}}.
+    caption_metrics = {
+        'all': {k: v for k, v in caption_metrics.items() if k != 'by_lang'},
+        **caption_metrics.get('by_lang', {})}
+  if 'style_family' in tasks:
+    names['style_family'] = [n.replace('_', ' ') for n in family_names]
+  return report_html.write_report(
+      os.path.join(workdir, 'report'),
+      metrics=tasks, names=names,
+      samples=collect_samples(info.path, split, image_size, vocab, forward, writer),
+      caption_metrics=caption_metrics,
+      class_count_pngs=sorted(glob.glob(os.path.join(info.path, 'class_counts_*.png'))),
+      human_ratings=ratings.load(workdir) or None)

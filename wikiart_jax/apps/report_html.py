@@ -1,0 +1,372 @@
+"""Evaluation report: one self-contained `index.html` and a `report.md`.
+
+The report is built once as a small list of blocks (headings, tables, images,
+sample cards) and rendered twice, so the HTML and the Markdown never disagree.
+The HTML has inline CSS and relative image links only (no CDN, no script), so
+the folder can be zipped, mailed or served as is. Every piece of text from the
+data (titles with quotes, accents, `<` or `>`) is escaped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+import dataclasses
+import html
+import math
+import os
+import re
+import shutil
+from typing import Any
+
+from absl import logging
+import numpy as np
+from PIL import Image
+
+from wikiart_jax import plots
+from wikiart_jax.metrics import classification
+from wikiart_jax.metrics import ratings as ratings_lib
+
+# Confusion matrices above this many classes show only the most frequent ones.
+CONFUSION_TOP_N = 50
+MOST_CONFUSED_K = 10
+THUMBNAIL_SIZE = 256
+# Longer per-class tables are folded in the HTML (1,119 artists).
+_FOLD_ROWS = 30
+
+_CSS = """
+body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1200px;
+  padding:0 1em;color:#222}
+h1,h2,h3{color:#1a3a5f}
+table{border-collapse:collapse;margin:.5em 0 1.5em}
+th,td{border:1px solid #ccc;padding:3px 8px;text-align:left}
+th{background:#eef2f7}
+td.num{text-align:right;font-variant-numeric:tabular-nums}
+img.figure{max-width:100%;border:1px solid #ddd}
+.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(270px,1fr));
+  gap:1em}
+.card{border:1px solid #ddd;border-radius:6px;padding:.6em;font-size:.9em}
+.card img{width:100%;height:auto}
+.card ul{padding-left:1.2em;margin:.3em 0}
+.missing{color:#a00}
+"""
+
+
+@dataclasses.dataclass
+class _Heading:
+  level: int
+  text: str
+
+
+@dataclasses.dataclass
+class _Para:
+  text: str
+
+
+@dataclasses.dataclass
+class _Table:
+  header: list[str]
+  rows: list[list[Any]]
+  summary: str = ''  # when set, the HTML folds the table under this line
+
+
+@dataclasses.dataclass
+class _Figure:
+  src: str  # relative to out_dir
+  alt: str
+
+
+@dataclasses.dataclass
+class _Card:
+  src: str | None  # thumbnail, None when the image could not be read
+  title: str
+  lines: list[tuple[str, str]]  # (label, text)
+
+
+@dataclasses.dataclass
+class _Cards:
+  cards: list[_Card]
+
+
+def write_report(out_dir: str | os.PathLike, *,
+                 metrics: Mapping[str, Mapping[str, Any]],
+                 names: Mapping[str, Sequence[str]],
+                 samples: Sequence[Mapping[str, Any]] = (),
+                 caption_metrics: Mapping[str, Any] | None = None,
+                 class_count_pngs: Sequence[str | os.PathLike] | None = None,
+                 human_ratings: Sequence[Mapping[str, Any]] | None = None
+                 ) -> str:
+  """Writes `out_dir/index.html`, `out_dir/report.md` and their images.
+
+  Args:
+    out_dir: output folder (created); images go to `out_dir/img/`.
+    metrics: task -> `ClassificationAccumulator.compute()` dict (arrays or the
+      lists of a JSON round trip).
+    names: task -> class display names, in label order.
+    samples: dicts with `image` (path, or uint8 [H, W] / [H, W, 3|4] array),
+      `true` ({task: name or None}), `pred` ({task: [(name, prob), ...]} best
+      first), `descriptions` ({label: text}, e.g. {'en': ..., 'fr': ...}) and
+      an optional `title`.
+    caption_metrics: {metric: value} or {group: {metric: value}}, e.g. per
+      language; omitted when None.
+    class_count_pngs: class-distribution charts to copy in.
+    human_ratings: ratings as `metrics.ratings` stores them (integer
+      `correctness` and `fluency`, an optional `lang`); `ratings.aggregate`
+      gives the counts and means.
+
+  Returns:
+    The path of `index.html`.
+  """
+  out_dir = os.fspath(out_dir)
+  os.makedirs(os.path.join(out_dir, 'img'), exist_ok=True)
+  blocks: list[Any] = [_Heading(1, 'wikiart-jax evaluation report')]
+  blocks += _summary_blocks(metrics)
+  for task, m in metrics.items():
+    if task not in names:
+      raise ValueError(f'names has no entry for task {task!r}')
+    blocks += _task_blocks(out_dir, task, m, list(names[task]))
+  if caption_metrics:
+    blocks += _caption_blocks(caption_metrics)
+  if human_ratings:
+    blocks += _rating_blocks(human_ratings)
+  if class_count_pngs:
+    blocks += _count_chart_blocks(out_dir, class_count_pngs)
+  if samples:
+    blocks += [_Heading(2, 'Samples'),
+               _Cards([_sample_card(out_dir, i, s)
+                       for i, s in enumerate(samples)])]
+  index = os.path.join(out_dir, 'index.html')
+  with open(index, 'w', encoding='utf-8') as f:
+    f.write(_render_html(blocks))
+  with open(os.path.join(out_dir, 'report.md'), 'w', encoding='utf-8') as f:
+    f.write(_render_markdown(blocks))
+  return index
+
+
+# ---------------------------------------------------------------------------
+# Sections.
+
+
+def _fmt(value: Any) -> str:
+  """Numbers for tables: ints as is, floats to 4 places, NaN/None as n/a."""
+  if value is None:
+    return 'n/a'
+  if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+    return str(int(value))
+  if isinstance(value, (float, np.floating)):
+    return 'n/a' if math.isnan(value) else f'{float(value):.4f}'
+  return str(value)
+
+
+def _summary_blocks(metrics):
+  rows = [[task, _fmt(m.get('top1')), _fmt(m.get('top5')),
+           _fmt(m.get('f1_macro')), _fmt(m.get('count'))]
+          for task, m in metrics.items()]
+  return [_Heading(2, 'Summary'),
+          _Table(['task', 'top-1', 'top-5', 'macro-F1', 'examples'], rows),
+          _Para('Macro-F1 averages over the classes present in the labels or '
+                'the predictions; rows with a missing label are ignored.')]
+
+
+def _task_blocks(out_dir, task, m, task_names):
+  confusion = np.asarray(m['confusion'])
+  top_n = CONFUSION_TOP_N if len(task_names) > CONFUSION_TOP_N else None
+  title = (f'{task}: {top_n} most frequent classes' if top_n
+           else f'{task}: all {len(task_names)} classes')
+  src = f'img/confusion_{_slug(task)}.png'
+  plots.save_png(plots.confusion_figure(confusion, task_names, top_n=top_n,
+                                        title=f'{title} (row-normalised)'),
+                 os.path.join(out_dir, src))
+  pairs = classification.most_confused_pairs(confusion, task_names,
+                                             MOST_CONFUSED_K)
+  per = {k: np.asarray(v) for k, v in m['per_class'].items()}
+  predicted = confusion.sum(axis=0)
+  # Same class set as macro-F1: the rest would be rows of zeros.
+  present = np.flatnonzero((per['support'] + predicted) > 0)
+  present = present[np.argsort(-per['support'][present], kind='stable')]
+  class_rows = [[task_names[i], _fmt(per['precision'][i]),
+                 _fmt(per['recall'][i]), _fmt(per['f1'][i]),
+                 _fmt(int(per['support'][i]))] for i in present]
+  return [
+      _Heading(2, f'Task: {task}'),
+      _Para(f'top-1 {_fmt(m.get("top1"))}, top-5 {_fmt(m.get("top5"))}, '
+            f'macro-F1 {_fmt(m.get("f1_macro"))} on {_fmt(m.get("count"))} '
+            'labelled images.'),
+      _Figure(src, f'confusion matrix, {title}'),
+      _Heading(3, 'Most confused pairs'),
+      _Table(['true', 'predicted as', 'count', 'share of true class'],
+             [[p.true, p.predicted, _fmt(p.count), _fmt(p.rate)]
+              for p in pairs]) if pairs else _Para('No confusions.'),
+      _Heading(3, 'Per-class precision, recall, F1'),
+      _Table(['class', 'precision', 'recall', 'F1', 'support'], class_rows,
+             summary=(f'{len(class_rows)} classes, most frequent first'
+                      if len(class_rows) > _FOLD_ROWS else '')),
+  ]
+
+
+def _caption_blocks(caption_metrics):
+  blocks: list[Any] = [_Heading(2, 'Caption metrics')]
+  values = list(caption_metrics.values())
+  if all(isinstance(v, Mapping) for v in values):
+    cols = list(dict.fromkeys(k for v in values for k in v))
+    rows = [[group] + [_fmt(v.get(c)) for c in cols]
+            for group, v in caption_metrics.items()]
+    blocks.append(_Table([''] + cols, rows))
+  else:
+    blocks.append(_Table(['metric', 'value'],
+                         [[k, _fmt(v)] for k, v in caption_metrics.items()]))
+  return blocks
+
+
+def _rating_blocks(ratings):
+  summary = ratings_lib.aggregate(ratings)
+  groups = {'all': summary, **{lang: g for lang, g in summary['by_lang'].items() if lang}}
+  rows = [[name, _fmt(g['count']), _fmt(g['correctness']['mean']),
+           _fmt(g['fluency']['mean'])] for name, g in groups.items() if g['count']]
+  return [_Heading(2, 'Human ratings of the descriptions'),
+          _Table(['group', 'ratings', 'mean correctness', 'mean fluency'],
+                 rows)]
+
+
+def _count_chart_blocks(out_dir, pngs):
+  blocks: list[Any] = [_Heading(2, 'Class distribution')]
+  for i, path in enumerate(pngs):
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+      logging.warning('report: class-count chart %s not found, skipped', path)
+      continue
+    src = f'img/counts_{i}_{_slug(os.path.basename(path))}'
+    shutil.copyfile(path, os.path.join(out_dir, src))
+    blocks.append(_Figure(src, f'class counts: {os.path.basename(path)}'))
+  return blocks
+
+
+def _sample_card(out_dir, i, sample):
+  src = _save_thumbnail(sample.get('image'), out_dir, f'img/sample_{i:03d}.jpg')
+  image = sample.get('image')
+  title = str(sample.get('title') or
+              (os.path.basename(image) if isinstance(image, (str, os.PathLike))
+               else f'sample {i}'))
+  lines = []
+  true = sample.get('true') or {}
+  for task, preds in (sample.get('pred') or {}).items():
+    guess = ', '.join(f'{name} ({float(p):.0%})' for name, p in preds)
+    label = true.get(task)
+    if label is None:
+      verdict = 'true: unknown'
+    else:
+      hit = bool(preds) and preds[0][0] == label
+      verdict = f'true: {label} {"✓" if hit else "✗"}'
+    lines.append((task, f'{guess}; {verdict}'))
+  for key, text in (sample.get('descriptions') or {}).items():
+    lines.append((str(key), str(text)))
+  return _Card(src, title, lines)
+
+
+def _save_thumbnail(image, out_dir, src):
+  """Saves a JPEG thumbnail; None (and a warning) when a file cannot be read."""
+  if isinstance(image, np.ndarray):
+    if image.dtype != np.uint8 or not (
+        image.ndim == 2 or (image.ndim == 3 and image.shape[2] in (1, 3, 4))):
+      raise ValueError('sample image arrays must be uint8 [H, W] or '
+                       f'[H, W, 1|3|4], got {image.dtype} {image.shape}')
+    im = Image.fromarray(image[..., 0] if image.ndim == 3 and
+                         image.shape[2] == 1 else image)
+  elif isinstance(image, (str, os.PathLike)):
+    try:
+      with Image.open(image) as f:
+        im = f.copy()
+    except (OSError, ValueError) as e:  # missing, truncated, not an image
+      logging.warning('report: cannot read sample image %s: %s', image, e)
+      return None
+  else:
+    raise ValueError(f'sample image must be a path or uint8 array, got '
+                     f'{type(image).__name__}')
+  im = im.convert('RGB')
+  im.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE))
+  im.save(os.path.join(out_dir, src), quality=90)
+  return src
+
+
+def _slug(text: str) -> str:
+  return re.sub(r'[^A-Za-z0-9_.-]', '_', text)
+
+
+# ---------------------------------------------------------------------------
+# Rendering.
+
+_NUMERIC = re.compile(r'^-?\d+(\.\d+)?$|^n/a$')
+
+
+def _render_html(blocks) -> str:
+  esc = html.escape  # quote=True: also safe inside attributes
+  out = ['<!doctype html>', '<html lang="en"><head><meta charset="utf-8">',
+         '<meta name="viewport" content="width=device-width, initial-scale=1">',
+         '<title>wikiart-jax evaluation report</title>',
+         f'<style>{_CSS}</style></head><body>']
+  for b in blocks:
+    if isinstance(b, _Heading):
+      out.append(f'<h{b.level}>{esc(b.text)}</h{b.level}>')
+    elif isinstance(b, _Para):
+      out.append(f'<p>{esc(b.text)}</p>')
+    elif isinstance(b, _Figure):
+      # Linked so a large matrix (50 artists) opens at full resolution.
+      out.append(f'<p><a href="{esc(b.src)}"><img class="figure" '
+                 f'src="{esc(b.src)}" alt="{esc(b.alt)}"></a></p>')
+    elif isinstance(b, _Table):
+      head = ''.join(f'<th>{esc(h)}</th>' for h in b.header)
+      rows = ''.join(
+          '<tr>' + ''.join(
+              f'<td class="num">{esc(str(c))}</td>' if _NUMERIC.match(str(c))
+              else f'<td>{esc(str(c))}</td>' for c in row) + '</tr>'
+          for row in b.rows)
+      table = f'<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
+      if b.summary:
+        table = (f'<details><summary>{esc(b.summary)}</summary>{table}'
+                 '</details>')
+      out.append(table)
+    elif isinstance(b, _Cards):
+      out.append('<div class="grid">')
+      for c in b.cards:
+        img = (f'<img src="{esc(c.src)}" alt="{esc(c.title)}">' if c.src else
+               '<p class="missing">image unavailable</p>')
+        items = ''.join(f'<li><b>{esc(k)}</b>: {esc(v)}</li>'
+                        for k, v in c.lines)
+        out.append(f'<div class="card">{img}<h4>{esc(c.title)}</h4>'
+                   f'<ul>{items}</ul></div>')
+      out.append('</div>')
+  out.append('</body></html>\n')
+  return '\n'.join(out)
+
+
+_MD_SPECIAL = re.compile(r'([\\`*_\[\]|~#])')
+
+
+def _md(text: Any) -> str:
+  """Escapes text for Markdown: no raw HTML, no emphasis, no table breaks."""
+  text = html.escape(str(text), quote=False).replace('\n', ' ')
+  return _MD_SPECIAL.sub(r'\\\1', text)
+
+
+def _render_markdown(blocks) -> str:
+  out = []
+  for b in blocks:
+    if isinstance(b, _Heading):
+      out.append(f'{"#" * b.level} {_md(b.text)}\n')
+    elif isinstance(b, _Para):
+      out.append(f'{_md(b.text)}\n')
+    elif isinstance(b, _Figure):
+      out.append(f'![{_md(b.alt)}]({b.src})\n')
+    elif isinstance(b, _Table):
+      lines = ['| ' + ' | '.join(_md(h) for h in b.header) + ' |',
+               '|' + '---|' * len(b.header)]
+      lines += ['| ' + ' | '.join(_md(c) for c in row) + ' |'
+                for row in b.rows]
+      out.append('\n'.join(lines) + '\n')
+    elif isinstance(b, _Cards):
+      for c in b.cards:
+        out.append(f'#### {_md(c.title)}\n')
+        out.append(f'![{_md(c.title)}]({c.src})\n' if c.src else
+                   '*image unavailable*\n')
+        out.append('\n'.join(f'- **{_md(k)}**: {_md(v)}' for k, v in c.lines)
+                   + '\n')
+  return '\n'.join(out)

@@ -1,0 +1,121 @@
+"""The caption target of each training example: a grain map from labels to tokens.
+
+`CaptionTransform` turns a decoded example's labels into int32 'caption_tokens' /
+'caption_mask' [max_len] and 'caption_lang' (0 en, 1 fr): a random template
+description of the example's facts (text/references.py) in a random configured
+language, as BOS, the language tag, the sentence, EOS, padding. The tag is the
+generation prompt, so the mask (the loss weights) is 1 on the sentence and EOS
+only.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import grain
+import numpy as np
+
+from wikiart_jax.core import LANGUAGES
+from wikiart_jax.text import references
+from wikiart_jax.text import tokenizer as tokenizer_lib
+
+_ENCODED_CACHE_SIZE = 200_000  # tokenised targets kept per transform (~40 MB at max_len 48)
+
+
+class CaptionTransform(grain.transforms.RandomMap):
+  """Adds 'caption_tokens', 'caption_mask' [max_len] and 'caption_lang' to an example.
+
+  'caption_mask' is 1 on the tokens to predict (sentence and EOS), 0 on BOS, the
+  language tag and padding: pass it to the captioner's caption loss.
+
+  The example needs int labels 'style', 'artist', 'genre', 'year' (-1 unknown)
+  and may carry 'title' and 'path' (bytes or str); those two are removed from the
+  output (when `drop_text`) so batches stay numeric. A padding row (style -1)
+  gets an all-zero mask. Picklable (grain workers): the tokenizer is reloaded
+  from `tokenizer_source` when given as a string.
+  """
+
+  def __init__(self, vocab, tokenizer, *, max_len: int, languages: Sequence[str] = LANGUAGES,
+               artemis: Mapping[str, Sequence[str]] | None = None,
+               artemis_ratio: float = 0.0, drop_text: bool = True):
+    if max_len < 3:
+      raise ValueError(f'caption max_len must be >= 3 (BOS, a token, EOS), got {max_len}')
+    unknown = set(languages) - set(LANGUAGES)
+    if not languages or unknown:
+      raise ValueError(f'caption languages must be a non-empty subset of {LANGUAGES}, '
+                       f'got {list(languages)}')
+    self.vocab = vocab
+    self.tokenizer_source = tokenizer if isinstance(tokenizer, str) else None
+    self._tokenizer = None if isinstance(tokenizer, str) else tokenizer
+    self.max_len = max_len
+    self.languages = tuple(languages)
+    self.artemis = dict(artemis or {})
+    self.artemis_ratio = float(artemis_ratio)
+    self.drop_text = drop_text
+    # Each image has a handful of possible targets, seen again every epoch: tokenise
+    # each once (about a quarter of the demo's input-pipeline time otherwise).
+    self._encoded: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
+
+  @property
+  def tokenizer(self):
+    if self._tokenizer is None:
+      self._tokenizer = tokenizer_lib.load_tokenizer(self.tokenizer_source)
+    return self._tokenizer
+
+  def __getstate__(self):
+    state = dict(self.__dict__)
+    state['_encoded'] = {}
+    if self.tokenizer_source is not None:
+      state['_tokenizer'] = None  # reloaded in the worker
+    return state
+
+  def encode(self, text: str, lang: str) -> tuple[np.ndarray, np.ndarray]:
+    """[BOS, tag, sentence..., EOS, pad...] cut to max_len (EOS kept): (ids, loss mask)."""
+    key = (text, lang)
+    cached = self._encoded.get(key)  # one lookup: grain's threads share the dict
+    if cached is None:
+      if len(self._encoded) >= _ENCODED_CACHE_SIZE:
+        self._encoded.clear()  # bounded memory on the full dataset's ~500k targets
+      cached = self._encoded[key] = self._encode(text, lang)
+    return cached[0].copy(), cached[1].copy()
+
+  def _encode(self, text: str, lang: str) -> tuple[np.ndarray, np.ndarray]:
+    prompt = tokenizer_lib.prompt_ids(self.tokenizer, lang)
+    room = self.max_len - len(prompt) - 1
+    if room < 1:
+      raise ValueError(f'caption max_len {self.max_len} leaves no room after the prompt')
+    body = self.tokenizer.encode(' ' + text, add_special_tokens=False)[:room]
+    seq = [*prompt, *body, tokenizer_lib.special_ids(self.tokenizer).eos]
+    tokens = np.full((self.max_len,), tokenizer_lib.special_ids(self.tokenizer).pad, np.int32)
+    tokens[:len(seq)] = seq
+    mask = np.zeros((self.max_len,), np.int32)
+    mask[len(prompt):len(seq)] = 1
+    return tokens, mask
+
+  def random_map(self, element, rng: np.random.Generator):
+    out = dict(element)
+    path = references.as_text(out.pop('path', '') if self.drop_text else out.get('path', ''))
+    if self.drop_text:
+      out.pop('title', None)
+    facts = references.label_facts(self.vocab, element)
+    lang = self.languages[rng.integers(len(self.languages))]
+    if facts is None:
+      tokens = np.full((self.max_len,), tokenizer_lib.special_ids(self.tokenizer).pad, np.int32)
+      mask = np.zeros((self.max_len,), np.int32)
+    else:
+      text = references.sample_target(*facts, rng=rng, lang=lang,
+                                      utterances=self.artemis.get(path, ()),
+                                      artemis_ratio=self.artemis_ratio)
+      tokens, mask = self.encode(text, lang)
+    out.update(caption_tokens=tokens, caption_mask=mask,
+               caption_lang=np.int32(LANGUAGES.index(lang)))
+    return out
+
+
+def make_transform(caption_config, vocab, tokenizer) -> CaptionTransform:
+  """The CaptionTransform of `config.data.caption` (max_len, languages, artemis_*)."""
+  artemis = (references.load_artemis(caption_config.artemis_csv)
+             if caption_config.artemis_csv else None)
+  return CaptionTransform(vocab, tokenizer, max_len=caption_config.max_len,
+                          languages=list(caption_config.languages), artemis=artemis,
+                          artemis_ratio=caption_config.artemis_ratio)

@@ -1,0 +1,111 @@
+"""Builds the configured evaluators and runs them over a split in one pass.
+
+`config.eval.evaluators` names them ('classification', 'caption'; 'caption'
+runs when the model has a captioner). Each batch is read once, the forward pass
+(`inference.forward.make_step`) runs once, and every evaluator sees the result;
+probabilities and labels are gathered from every process, the captioner's
+context stays per process.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import ml_collections
+import numpy as np
+from tqdm import tqdm
+
+from wikiart_jax.core import TASKS
+from wikiart_jax.data import pipeline
+from wikiart_jax.evaluators.base import EvalBatch, Evaluator
+from wikiart_jax.evaluators.captions import CaptionEvaluator
+from wikiart_jax.evaluators.classification import ClassificationEvaluator
+from wikiart_jax.inference import describer as describer_lib
+from wikiart_jax.inference import zero_shot
+from wikiart_jax.models import parts as parts_lib
+from wikiart_jax.parallel import sharding
+
+NAMES = ('classification', 'caption')
+
+
+@dataclasses.dataclass
+class Evaluation:
+  """What one evaluation found.
+
+  Attributes:
+    metrics: every evaluator's entries, e.g. {'style': {...}, 'caption': {...}}.
+    line: one human line, 'style top1 0.953 ... | caption BLEU-4 ...'.
+    samples: example outputs the evaluators kept (generated descriptions).
+  """
+  metrics: dict[str, dict]
+  line: str
+  samples: list[dict]
+
+
+def build(config: ml_collections.ConfigDict, vocab, parts: parts_lib.ModelParts, params, *,
+          caption_tokenizer=None, style_to_family: np.ndarray | None = None
+          ) -> list[Evaluator]:
+  """The evaluators of `config.eval.evaluators` for the model `parts` at `params`.
+
+  Args:
+    config: the run's config.
+    vocab: the dataset's vocabularies.
+    parts: the model's parts; `params` the parameters to evaluate.
+    caption_tokenizer: the captioner's tokenizer (needed when it has one).
+    style_to_family: with a hierarchical style head, the family of each style.
+  """
+  names = tuple(config.eval.evaluators)
+  unknown = [n for n in names if n not in NAMES]
+  if unknown:
+    raise ValueError(f'config.eval.evaluators: unknown {unknown}; expected some of {NAMES}')
+  out: list[Evaluator] = []
+  for name in names:
+    if name == 'classification':
+      out.append(ClassificationEvaluator(vocab.num_classes, style_to_family))
+    elif name == 'caption':
+      captioner = parts.merge(params).captioner
+      if captioner is None:
+        continue  # a model without a captioner has no description to score
+      writer = describer_lib.CaptionWriter(captioner, caption_tokenizer,
+                                           max_len=config.data.caption.max_len,
+                                           decoding=config.eval.caption)
+      clip = (zero_shot.ZeroShotCLIP.from_pretrained(config.eval.caption.clip_from)
+              if config.eval.caption.clip_from else None)
+      out.append(CaptionEvaluator(writer, vocab, config.data.caption.languages, clip=clip))
+  return out
+
+
+def run(evaluators: list[Evaluator], step, params, config: ml_collections.ConfigDict,
+        workdir: str, info, mesh) -> Evaluation:
+  """Runs `step` (`inference.forward.make_step`) over config.eval.split once.
+
+  Args:
+    evaluators: from `build`.
+    step, params: the jitted forward pass and the parameters.
+    config, workdir, info, mesh: the run's (info: the dataset's `DatasetInfo`).
+  """
+  keep_text = any(e.needs_text for e in evaluators)
+  batches = pipeline.make_eval_batches(
+      config, workdir, config.eval.split, process_index=jax.process_index(),
+      process_count=jax.process_count(), keep_text=keep_text)
+  total = -(-info.num_examples[config.eval.split] // config.data.eval_batch_size)
+  for batch in tqdm(batches, total=total, desc='eval', unit='batch', leave=False,
+                    disable=jax.process_index() > 0):
+    text = {k: batch.pop(k) for k in pipeline.TEXT if k in batch}
+    global_batch = sharding.to_global(batch, mesh)
+    prediction = step(params, global_batch)
+    labels = {task: global_batch[task] for task in TASKS}
+    probs, labels = sharding.to_host((prediction.probs, labels))
+    context = (None if prediction.context is None
+               else sharding.local_rows(prediction.context, mesh))
+    view = EvalBatch(local={**batch, **text}, labels=labels, probs=probs, context=context)
+    for evaluator in evaluators:
+      evaluator.update(view)
+  metrics, lines, samples = {}, [], []
+  for evaluator in evaluators:
+    result = evaluator.result()
+    metrics.update(result)
+    lines.append(evaluator.line(result))
+    samples += evaluator.samples
+  return Evaluation(metrics=metrics, line=' | '.join(lines), samples=samples)

@@ -1,0 +1,98 @@
+"""A trained model restored from a workdir, ready to label and describe images.
+
+Used by `predict` and the web demo: it needs only the workdir (checkpoints and
+the vocabularies saved there by training), not the dataset.
+"""
+
+import os
+
+import ml_collections
+import numpy as np
+
+from wikiart_jax import checkpointing
+from wikiart_jax import factory
+from wikiart_jax.core import TASKS
+from wikiart_jax.data import augment
+from wikiart_jax.data import images as images_lib
+from wikiart_jax.data import metadata
+from wikiart_jax.inference import describer as describer_lib
+from wikiart_jax.inference import forward as forward_lib
+from wikiart_jax.parallel import sharding
+
+
+def caption_writer(config: ml_collections.ConfigDict, vocab, workdir: str,
+                   model) -> describer_lib.CaptionWriter | None:
+  """The writer of `model`'s captioner (None without one), its tokenizer from the run."""
+  if model.captioner is None:
+    return None
+  return describer_lib.CaptionWriter(
+      model.captioner, factory.caption_tokenizer(config, vocab, workdir),
+      max_len=config.data.caption.max_len, decoding=config.eval.caption)
+
+
+class Predictor:
+  """Top-k labels and descriptions for images, from a trained workdir."""
+
+  def __init__(self, config: ml_collections.ConfigDict, workdir: str):
+    vocab_path = os.path.join(workdir, checkpointing.VOCAB_FILE)
+    if not os.path.exists(vocab_path):
+      raise FileNotFoundError(f'{vocab_path} is missing: train a model in this workdir first')
+    self.vocab = metadata.Vocabularies.from_json(vocab_path)
+    self.config = config
+    self.image_size = config.data.image_size
+    # A random backbone: the checkpoint holds every weight.
+    model = factory.build_model(config, self.vocab, workdir, backbone_from='')
+    self.mesh = sharding.make_mesh()
+    self.parts, self.step = checkpointing.restore_params_into(
+        workdir, model, self.mesh, config.eval.step)
+    self.writer = caption_writer(config, self.vocab, workdir, self.parts.merge())
+    self._forward = forward_lib.make_forward(self.parts, self.mesh)
+    self._names = {'style': self.vocab.style, 'genre': self.vocab.genre,
+                   'artist': self.vocab.artist_names}
+
+  @property
+  def params(self):
+    return self.parts.params
+
+  def probabilities(self, batch_images: np.ndarray) -> dict[str, np.ndarray]:
+    """Class probabilities per head for preprocessed images [B,S,S,3]."""
+    return self._forward(batch_images).probs
+
+  def preprocess(self, rgb: np.ndarray) -> np.ndarray:
+    return augment.eval_transform(rgb, self.image_size)
+
+  def label(self, rgb: np.ndarray, *, k: int = 5, name: str | None = None) -> dict:
+    """Top-k per task and both descriptions for one decoded RGB image."""
+    return self.label_batch([rgb], k=k, names=[name])[0]
+
+  def label_batch(self, rgbs: list[np.ndarray], *, k: int = 5,
+                  names: list[str | None] | None = None) -> list[dict]:
+    """Per image: {task: [{'label', 'prob'}] top-k, 'description': {lang: text},
+    and 'generated': {lang: text} when the model has a captioner}."""
+    prediction = self._forward(np.stack([self.preprocess(x) for x in rgbs]))
+    facts = [_year_and_title(n) for n in (names or [None] * len(rgbs))]
+    described = describer_lib.describe(
+        prediction, self.vocab, k=k, writer=self.writer,
+        years=[y for y, _ in facts], titles=[t for _, t in facts])
+    results = []
+    for d in described:
+      record = {task: [{'label': self._names[task][i], 'prob': round(p, 6)}
+                       for i, p in d.top[task]] for task in TASKS}
+      record['description'] = d.description
+      if d.generated:  # the learned captioner's, next to the template's
+        record['generated'] = d.generated
+      results.append(record)
+    return results
+
+
+def _year_and_title(path: str | None) -> tuple[int | None, str | None]:
+  """Year and title from a WikiArt-style file name, when it is one."""
+  if not path:
+    return None, None
+  title, year = metadata.title_and_year(path)
+  return year, title
+
+
+def load_image(path: str) -> np.ndarray:
+  """Decoded RGB uint8; raises ImageError naming the file."""
+  return images_lib.load_rgb(path, name=path)

@@ -1,1 +1,0 @@
-"""Web demo: describe an artwork, attention rollout, human ratings (`config.mode=serve`)."""
