@@ -1,6 +1,6 @@
 """The one entry point: `python launch.py --config configs/<x>.py --workdir <dir>`.
 
-`config.mode` picks train (default) | eval | predict | serve | bench | prepare.
+`config.mode` picks train (default) | eval | predict | serve | bench | prepare | embed.
 A bad input or config ends with a one-line error and a non-zero exit code.
 """
 
@@ -20,7 +20,7 @@ config_flags.DEFINE_config_file('config', None, 'Experiment config file.',
 flags.DEFINE_string('workdir', None, 'Directory for checkpoints, summaries and metrics.')
 flags.mark_flags_as_required(['config', 'workdir'])
 
-MODES = ('train', 'eval', 'predict', 'serve', 'bench', 'prepare')
+MODES = ('train', 'eval', 'predict', 'serve', 'bench', 'prepare', 'embed')
 
 
 def run(config, workdir: str) -> int:
@@ -38,9 +38,11 @@ def run(config, workdir: str) -> int:
   elif config.mode == 'prepare':
     from wikiart_jax.data import prepare  # pylint: disable=g-import-not-at-top
     print(f'dataset ready in {prepare.prepare(config, workdir)}')
-  elif config.mode == 'predict':
+  elif config.mode in ('predict', 'embed'):
+    from wikiart_jax.apps import embed  # pylint: disable=g-import-not-at-top
     from wikiart_jax.apps import predict  # pylint: disable=g-import-not-at-top
-    failures = predict.predict(config, workdir)
+    run = predict.predict if config.mode == 'predict' else embed.embed
+    failures = run(config, workdir)  # both go on past unreadable files, then count them
     if failures:
       print(f'error: {failures} input file(s) could not be read (listed above)',
             file=sys.stderr)

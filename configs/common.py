@@ -30,7 +30,7 @@ STYLE_FAMILIES = {
 def get_config() -> ml_collections.ConfigDict:
   """Returns the defaults: ViT-B/16 multi-task on the ArtGAN WikiArt tree."""
   config = ml_collections.ConfigDict()
-  config.mode = 'train'  # train | eval | predict | serve | bench | prepare
+  config.mode = 'train'  # train | eval | predict | serve | bench | prepare | embed
   config.seed = 0  # model init and dropout
   config.init_from = ''  # 'hf:<hub id>' or a local Hugging Face folder; '' = random init
 
@@ -41,7 +41,8 @@ def get_config() -> ml_collections.ConfigDict:
   data.tfds_dir = ''  # where `prepare` writes and training reads; '' = <workdir>/tfds
   data.resize_shorter = 320  # images are stored with this shorter side (never upscaled)
   data.image_size = 224  # crop fed to the model
-  data.val_fraction = 0.3  # seeded split when there are no split files
+  data.val_fraction = 0.3  # held out by the seeded split when there are no split files
+  data.test_fraction = 0.5  # of the held-out (ArtGAN's val list): stratified by style -> test
   data.batch_size = 128  # global batch (all processes)
   data.eval_batch_size = 256
   data.worker_count = 0  # grain worker processes (0 = in the main process)
@@ -122,10 +123,13 @@ def get_config() -> ml_collections.ConfigDict:
 
   config.eval = ml_collections.ConfigDict()
   config.eval.step = -1  # checkpoint step to evaluate; -1 = latest
-  config.eval.split = 'val'
+  config.eval.split = 'val'  # val | test (mode=eval); training selects on val, reports test
   config.eval.best_metric = 'style_top1'  # which metric picks the best checkpoint
   # What an evaluation measures (evaluators/); 'caption' runs when model.captioner is set.
   config.eval.evaluators = ('classification', 'caption')
+  # A CLIP checkpoint ('hf:<id>' or folder) for the zero-shot baseline (eval.zero_shot in
+  # metrics.json: prompts in English, French and both); '' = off. One CLIP pass per evaluation.
+  config.eval.zero_shot_from = ''
   config.eval.caption = ml_collections.ConfigDict()
   config.eval.caption.method = 'greedy'  # greedy | beam | sample (top-p)
   config.eval.caption.num_beams = 4
@@ -137,6 +141,16 @@ def get_config() -> ml_collections.ConfigDict:
   config.predict.inputs = ''  # comma-separated image files or folders
   config.predict.output = ''  # .jsonl path; '' = print only
   config.predict.top_k = 5
+
+  config.embed = ml_collections.ConfigDict()
+  config.embed.inputs = ''  # comma-separated image files or folders
+  config.embed.output = ''  # .npz path: 'paths' and the pooled backbone features 'pooled'
+
+  config.tracking = ml_collections.ConfigDict()
+  config.tracking.wandb = False  # also log to wandb (process 0); TensorBoard is always on
+  config.tracking.wandb_project = 'wikiart-jax'
+  config.tracking.wandb_entity = ''  # '' = your default entity
+  config.tracking.wandb_name = ''  # '' = the workdir's name
 
   config.distributed = ml_collections.ConfigDict()
   config.distributed.coordinator_address = ''  # host:port of process 0; '' = $JAX_COORDINATOR_ADDRESS or auto (SLURM, Open MPI)
@@ -161,3 +175,15 @@ def get_config() -> ml_collections.ConfigDict:
   # Keep the model's input size tied to the data's crop size.
   config.model.image_size = config.data.get_ref('image_size')
   return config
+
+
+def use_the_plan_recipe(config: ml_collections.ConfigDict) -> None:
+  """The plan's recipe: the heads alone at 1e-4 for 5 epochs (backbone frozen: no
+  gradient, no optimizer state), then the last 4 blocks and the final norm at 1e-5;
+  L = L_style + 0.5 L_artist + L_genre."""
+  config.train.stages = '0:heads, 5:last4'
+  config.train.stage_unit = 'epoch'
+  config.train.learning_rate = 1e-4
+  config.train.backbone_learning_rate = 1e-5
+  config.train.lambda_artist = 0.5
+  config.train.lambda_genre = 1.0

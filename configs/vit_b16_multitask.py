@@ -36,4 +36,5 @@ def get_config():
   config.data.batch_size = 128  # global batch per optimizer step
   config.train.grad_accum_steps = 2  # micro-batches of 64: activation memory scales with these
   config.train.fsdp = 1  # one GPU: nothing to shard
+  common.use_the_plan_recipe(config)
   return config

@@ -39,4 +39,5 @@ def get_config():
   config.train.grad_accum_steps = 8  # micro-batches of 16: activation memory scales with these
   config.train.adam_mu_dtype = 'bfloat16'  # halves Adam's first moment (1.2 -> 0.6 GB)
   config.train.fsdp = 1  # one GPU: nothing to shard
+  common.use_the_plan_recipe(config)
   return config

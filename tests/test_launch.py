@@ -16,10 +16,17 @@ def test_train_writes_contract_metrics(trained_workdir):
       assert 0.0 <= value <= 1.0, (task, key, value)
     assert metrics['eval'][task]['top5'] >= metrics['eval'][task]['top1']
   assert [h['step'] for h in metrics['history'] if h.get('mode') != 'eval'] == [3, 6]
+  # `test`: the same structure on the test split, for the checkpoint val selected.
+  assert metrics['test_step'] in (3, 6)
+  for task in ('style', 'artist', 'genre'):
+    assert set(metrics['test'][task]) == set(metrics['eval'][task])
+    assert 0.0 <= metrics['test'][task]['top1'] <= 1.0
+  assert metrics['test']['style']['count'] > 0
   assert os.path.getsize(os.path.join(workdir, 'confusion_style.png')) > 1000
   assert any(f.startswith('events.out.tfevents') for f in os.listdir(workdir))
   with open(os.path.join(workdir, 'train.log'), encoding='utf-8') as f:
-    assert 'step 6 eval:' in f.read()
+    log = f.read()
+  assert 'step 6 eval:' in log and f"step {metrics['test_step']} test:" in log
 
 
 def test_eval_of_a_missing_step_is_a_one_line_error(trained_workdir):
@@ -39,4 +46,5 @@ def test_unknown_mode_is_a_one_line_error(tmp_path):
   proc = launch(str(tmp_path), '--config.mode=fly', check=False)
   assert proc.returncode == 1
   assert proc.stderr.strip().splitlines()[-1] == (
-      "error: config.mode='fly': expected one of train, eval, predict, serve, bench, prepare")
+      "error: config.mode='fly': expected one of train, eval, predict, serve, bench, prepare, "
+      'embed')

@@ -5,20 +5,93 @@ The one place where the pure modules (models/) meet the checkpoint readers
 when it is set, the caption decoder's from `model.caption_decoder.init_from`;
 the heads start fresh. The caller's config is never written: the architecture
 a checkpoint implies is applied to a copy (`model_config`).
+
+Training writes a `RunRecord` into its workdir (`run.json`): the model's
+architecture as trained, the caption decoder's sizes and the backbone's pixel
+normalisation. Restoring (`restore_model`: eval, predict, serve, embed) builds the
+model from the record alone, so it never reads `init_from` or the hub again.
 """
 
 import dataclasses
+import json
+import os
+from typing import Any
 
+from absl import logging
 import ml_collections
 from flax import nnx
 
+from wikiart_jax.convert import assign
+from wikiart_jax.convert import backbone as convert_backbone
 from wikiart_jax.convert import git as convert_git
 from wikiart_jax.convert import gpt2 as convert_gpt2
 from wikiart_jax.convert import hub
-from wikiart_jax.convert import vit as convert_vit
+from wikiart_jax.convert import preprocessing
+from wikiart_jax.data import augment
 from wikiart_jax.models import captioner as captioner_lib
 from wikiart_jax.models import classifier
+from wikiart_jax.models.git import GitConfig
+from wikiart_jax.models.gpt2 import GPT2Config
+from wikiart_jax.models.vit import ViT, ViTConfig
 from wikiart_jax.text import tokenizer as tokenizer_lib
+
+RECORD_FILE = 'run.json'
+# config.model fields that are how to compute, not what was trained: a restored
+# run takes them from the current config (bf16 on a GPU, float32 on a CPU ...).
+_NUMERICS = ('dtype', 'attention', 'remat')
+
+
+@dataclasses.dataclass
+class RunRecord:
+  """What a trained workdir needs to rebuild its model, saved as `<workdir>/run.json`.
+
+  Attributes:
+    model: config.model as trained, the backbone checkpoint's architecture applied.
+    normalization: the backbone's pixel statistics and resize filter.
+    decoder: the caption decoder's sizes ({'kind', 'fields'}), or None.
+    caption_vocab_size: the captioner's vocabulary size (0 without a captioner).
+  """
+  model: dict[str, Any]
+  normalization: augment.Normalization
+  decoder: dict[str, Any] | None = None
+  caption_vocab_size: int = 0
+
+  def save(self, workdir: str) -> None:
+    payload = {'model': self.model, 'normalization': self.normalization.to_dict(),
+               'decoder': self.decoder, 'caption_vocab_size': self.caption_vocab_size}
+    tmp = os.path.join(workdir, RECORD_FILE + '.tmp')
+    with open(tmp, 'w', encoding='utf-8') as f:
+      json.dump(payload, f, indent=1, ensure_ascii=False)
+    os.replace(tmp, os.path.join(workdir, RECORD_FILE))
+
+  @classmethod
+  def load(cls, workdir: str) -> 'RunRecord':
+    path = os.path.join(workdir, RECORD_FILE)
+    with open(path, encoding='utf-8') as f:
+      payload = json.load(f)
+    return cls(model=payload['model'],
+               normalization=augment.Normalization.from_dict(payload['normalization']),
+               decoder=payload.get('decoder'),
+               caption_vocab_size=int(payload.get('caption_vocab_size', 0)))
+
+
+def _decoder_to_dict(cfg) -> dict[str, Any]:
+  kind = 'git' if isinstance(cfg, GitConfig) else 'prefix'
+  return {'kind': kind, 'fields': dataclasses.asdict(cfg)}
+
+
+def _decoder_from_dict(d: dict[str, Any]):
+  fields = dict(d['fields'])
+  if d['kind'] == 'git':
+    return GitConfig(**{**fields, 'vision': ViTConfig(**fields['vision'])})
+  return GPT2Config(**fields)
+
+
+def normalization(config: ml_collections.ConfigDict,
+                  backbone_from: str | None = None) -> augment.Normalization:
+  """The pixel normalisation of the backbone's checkpoint; ImageNet's from scratch."""
+  source = config.init_from if backbone_from is None else backbone_from
+  return preprocessing.normalization_of(source) if source else augment.IMAGENET
 
 
 def caption_tokenizer(config: ml_collections.ConfigDict, vocab, workdir: str):
@@ -40,7 +113,7 @@ def model_config(config: ml_collections.ConfigDict, *,
   model = ml_collections.ConfigDict(config.model.to_dict())
   if source:
     # The checkpoint dictates the backbone's shape; the config follows it.
-    for key, value in convert_vit.backbone_config_overrides(source).items():
+    for key, value in convert_backbone.backbone_config_overrides(source).items():
       model[key] = value
   return model
 
@@ -67,11 +140,13 @@ def decoder_config(model: ml_collections.ConfigDict, vision_width: int, vocab_si
 
 
 def build_captioner(model: ml_collections.ConfigDict, vision_width: int, vocab_size: int, *,
-                    rngs: nnx.Rngs, label_classes=None) -> captioner_lib.Captioner | None:
+                    rngs: nnx.Rngs, label_classes=None,
+                    decoder=None) -> captioner_lib.Captioner | None:
   """The configured captioner (None for 'none'), its decoder loaded from `init_from`.
 
   A 'git' captioner loads every GIT key but the image tower's; a 'prefix'
-  captioner loads the whole GPT-2 (the prefix MLP stays random).
+  captioner loads the whole GPT-2 (the prefix MLP stays random). With `decoder`
+  (the sizes a run recorded) nothing is read: the weights come from a checkpoint.
   """
   kind = model.captioner
   if kind not in captioner_lib.KINDS:
@@ -79,11 +154,12 @@ def build_captioner(model: ml_collections.ConfigDict, vision_width: int, vocab_s
                      f'got {kind!r}')
   if kind == 'none':
     return None
+  restoring = decoder is not None
   captioner = captioner_lib.Captioner(
       model, vision_width, vocab_size, rngs=rngs, label_classes=label_classes,
-      decoder=decoder_config(model, vision_width, vocab_size))
+      decoder=decoder or decoder_config(model, vision_width, vocab_size))
   source = model.caption_decoder.init_from
-  if source:
+  if source and not restoring:
     folder = hub.resolve(source)
     if kind == 'git':
       convert_git.load_weights(captioner.decoder, folder, include=list(convert_git.DECODER_KEYS))
@@ -92,19 +168,20 @@ def build_captioner(model: ml_collections.ConfigDict, vision_width: int, vocab_s
   return captioner
 
 
-def build_model(config: ml_collections.ConfigDict, vocab, workdir: str = '', *,
-                caption_vocab_size: int = 0,
-                backbone_from: str | None = None) -> classifier.ArtClassifier:
-  """A fresh ArtClassifier, with `.captioner` (None unless config.model.captioner).
+def build_with_record(config: ml_collections.ConfigDict, vocab, workdir: str = '', *,
+                      caption_vocab_size: int = 0, backbone_from: str | None = None
+                      ) -> tuple[classifier.ArtClassifier, RunRecord]:
+  """A fresh ArtClassifier (with `.captioner`, None unless config.model.captioner)
+  and the record that rebuilds it.
 
   Args:
     config: the run's config (read, never written).
     vocab: the dataset's `Vocabularies` (class counts and style order).
-    workdir: the run's folder (where the demo caption tokenizer lives).
+    workdir: the run's folder (where the caption tokenizer lives).
     caption_vocab_size: the captioner's vocabulary size without loading its
       tokenizer (bench, random weights); 0 = the tokenizer's length.
     backbone_from: the backbone's checkpoint; None = `config.init_from`, '' = a
-      random backbone of the config's own sizes (a checkpoint is restored over it).
+      random backbone of the config's own sizes.
   """
   source = config.init_from if backbone_from is None else backbone_from
   model_cfg = model_config(config, backbone_from=source)
@@ -112,7 +189,7 @@ def build_model(config: ml_collections.ConfigDict, vocab, workdir: str = '', *,
       model_cfg, vocab.num_classes, style_names=list(vocab.style),
       rngs=nnx.Rngs(params=config.seed))
   if source:
-    convert_vit.init_backbone_from(model, source)
+    convert_backbone.init_backbone_from(model, source)
   vocab_size = caption_vocab_size
   if model_cfg.captioner != 'none' and not vocab_size:
     if not workdir:
@@ -122,4 +199,58 @@ def build_model(config: ml_collections.ConfigDict, vocab, workdir: str = '', *,
   model.captioner = build_captioner(
       model_cfg, model.backbone.config.hidden_size, vocab_size,
       rngs=nnx.Rngs(params=config.seed + 1), label_classes=dict(vocab.num_classes))
-  return model
+  record = RunRecord(
+      model=model_cfg.to_dict(), normalization=normalization(config, source),
+      decoder=None if model.captioner is None else _decoder_to_dict(model.captioner.decoder.config),
+      caption_vocab_size=vocab_size if model.captioner is not None else 0)
+  return model, record
+
+
+def build_model(config: ml_collections.ConfigDict, vocab, workdir: str = '', *,
+                caption_vocab_size: int = 0,
+                backbone_from: str | None = None) -> classifier.ArtClassifier:
+  """A fresh ArtClassifier; see `build_with_record`."""
+  return build_with_record(config, vocab, workdir, caption_vocab_size=caption_vocab_size,
+                           backbone_from=backbone_from)[0]
+
+
+def restore_model(config: ml_collections.ConfigDict, vocab, workdir: str
+                  ) -> tuple[classifier.ArtClassifier, RunRecord]:
+  """The model a workdir trained, with random weights to restore a checkpoint over.
+
+  Built from `<workdir>/run.json` alone: no `init_from`, no hub. The current
+  config chooses only how to compute (model.dtype, attention, remat). A workdir
+  trained before run records existed is rebuilt from the config, with a warning.
+  """
+  if not os.path.exists(os.path.join(workdir, RECORD_FILE)):
+    logging.warning('%s has no %s (trained by an older version): rebuilding the model from '
+                    'the config', workdir, RECORD_FILE)
+    return build_with_record(config, vocab, workdir, backbone_from='')
+  record = RunRecord.load(workdir)
+  model_cfg = ml_collections.ConfigDict(record.model)
+  for field in _NUMERICS:
+    model_cfg[field] = config.model[field]
+  model = classifier.ArtClassifier(model_cfg, vocab.num_classes, style_names=list(vocab.style),
+                                   rngs=nnx.Rngs(params=config.seed))
+  decoder = None if record.decoder is None else _decoder_from_dict(record.decoder)
+  if decoder is not None:
+    decoder = dataclasses.replace(decoder, dtype=str(model_cfg.dtype))
+  model.captioner = (None if decoder is None else build_captioner(
+      model_cfg, model.backbone.config.hidden_size, record.caption_vocab_size,
+      rngs=nnx.Rngs(params=config.seed + 1), label_classes=dict(vocab.num_classes),
+      decoder=decoder))
+  return model, record
+
+
+def pretrained_backbone(config: ml_collections.ConfigDict):
+  """The backbone of `config.init_from` alone, at `data.image_size`, and its normalisation.
+
+  For `mode=embed` without training: the checkpoint's features as they are.
+  """
+  if not config.init_from:
+    raise ValueError('config.init_from is empty: embed needs a trained workdir or a '
+                     'checkpoint to read features from')
+  cfg = ViTConfig.from_config(model_config(config))
+  backbone = assign.abstract(lambda rngs: ViT(cfg, rngs=rngs))
+  convert_backbone.load_into(backbone, config.init_from)
+  return backbone, normalization(config)

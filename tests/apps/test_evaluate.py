@@ -1,8 +1,10 @@
 """`mode=eval`: a restored checkpoint gives the training run's metrics, and the report."""
 
 import os
+import shutil
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from conftest import launch
@@ -34,3 +36,54 @@ def test_eval_mode_reproduces_training_metrics(trained_workdir):
       assert pixels.std() > 0, name  # not a blank picture
       assert f'img/{name}' in html
   assert os.path.exists(os.path.join(report_dir, 'report.md'))
+  assert 'test (step' in html  # the test split's summary beside val's
+
+
+def test_eval_of_the_test_split_writes_test(trained_workdir, tmp_path):
+  workdir = str(tmp_path / 'run')
+  shutil.copytree(trained_workdir, workdir)
+  trained = read_metrics(workdir)
+  launch(workdir, '--config.mode=eval', '--config.eval.split=test',
+         f"--config.eval.step={trained['test_step']}")
+  again = read_metrics(workdir)
+  assert again['eval'] == trained['eval']  # val's entry untouched
+  for task, values in trained['test'].items():
+    assert again['test'][task]['top1'] == pytest.approx(values['top1'], abs=1e-6), task
+
+
+def test_zero_shot_baseline_from_the_command_line_equals_transformers_clip(
+    trained_workdir, tmp_path):
+  from tiny_clip import save_random_clip, torch_image_embeddings, torch_text_embeddings  # pylint: disable=g-import-not-at-top
+  from wikiart_jax.data import dataset, pipeline  # pylint: disable=g-import-not-at-top
+  from wikiart_jax.inference import zero_shot  # pylint: disable=g-import-not-at-top
+  import demo  # pylint: disable=g-import-not-at-top
+  import jax  # pylint: disable=g-import-not-at-top
+  workdir = str(tmp_path / 'run')
+  shutil.copytree(trained_workdir, workdir)
+  clip_folder = tmp_path / 'clip'
+  model, tokenizer = save_random_clip(clip_folder)
+  launch(workdir, '--config.mode=eval', f'--config.eval.zero_shot_from={clip_folder}')
+  got = read_metrics(workdir)['eval']['zero_shot']
+  assert set(got) == {'en', 'fr', 'both'}
+  # transformers' CLIP on the same val images (ImageNet-normalised: trained from
+  # scratch) and the same prompts.
+  config = demo.get_config('tiny')
+  info = dataset.load_info(config, workdir)
+  batches = list(pipeline.make_eval_batches(config, workdir, 'val'))
+  images = np.concatenate([b['image'] for b in batches])
+  styles = np.concatenate([b['style'] for b in batches])
+  keep = styles >= 0
+  # CLIP's own input size, by the same bicubic resize (it commutes with the renormalisation).
+  small = np.asarray(jax.image.resize(images[keep], (int(keep.sum()), 16, 16, 3), 'bicubic'))
+  image_emb = torch_image_embeddings(model, small)
+  names = zero_shot.class_names_from_vocab(info.vocab)['style']
+  for lang in ('en', 'fr'):
+    prompts = zero_shot.templates('style', lang)
+    text = torch_text_embeddings(model, tokenizer, [p.format(n) for n in names for p in prompts])
+    classes = text.reshape(len(names), len(prompts), -1).mean(axis=1)
+    classes /= np.linalg.norm(classes, axis=-1, keepdims=True)
+    top1 = float(np.mean((image_emb @ classes.T).argmax(1) == styles[keep]))
+    assert got[lang]['style']['top1'] == pytest.approx(top1, abs=1e-6), lang
+    assert got[lang]['style']['count'] == keep.sum()
+  with open(os.path.join(workdir, 'report', 'index.html'), encoding='utf-8') as f:
+    assert 'zero-shot CLIP, fr prompts' in f.read()

@@ -117,13 +117,13 @@ def _written(tmp_path_factory):
 
 def test_summary_and_per_class_tables(written):
   parser, metrics = written['parser'], written['metrics']
-  summary = ['task', 'top-1', 'top-5', 'macro-F1', 'examples']
+  summary = ['task', 'split', 'top-1', 'top-5', 'macro-F1', 'examples']
   for task in ('style', 'genre', 'artist'):
     m = metrics[task]
     assert parser.row(summary, task) == [
-        f'{m["top1"]:.4f}', f'{m["top5"]:.4f}', f'{m["f1_macro"]:.4f}',
+        'val', f'{m["top1"]:.4f}', f'{m["top5"]:.4f}', f'{m["f1_macro"]:.4f}',
         str(m['count'])]
-    assert f'| {task} | {m["top1"]:.4f} | {m["top5"]:.4f} |' in written['md']
+    assert f'| {task} | val | {m["top1"]:.4f} | {m["top5"]:.4f} |' in written['md']
   # Every per-class row of the genre table equals sklearn-checked arrays.
   per = metrics['genre']['per_class']
   per_class = ['class', 'precision', 'recall', 'F1', 'support']
@@ -230,6 +230,20 @@ def test_metrics_after_a_json_round_trip(tmp_path):
   parser = _Collector()
   with open(index, encoding='utf-8') as f:
     parser.feed(f.read())
-  assert parser.row(['task', 'top-1', 'top-5', 'macro-F1', 'examples'],
-                    'genre')[0] == f'{m["top1"]:.4f}'
+  assert parser.row(['task', 'split', 'top-1', 'top-5', 'macro-F1', 'examples'],
+                    'genre')[1] == f'{m["top1"]:.4f}'
   assert len(parser.rows(['class', 'precision', 'recall', 'F1', 'support'])) == 4
+
+
+def test_the_other_split_is_summarised_beside(tmp_path):
+  m = _metrics(np.random.default_rng(3), 4)
+  index = report.write_report(tmp_path, metrics={'genre': m}, names={'genre': list('abcd')},
+                              other_split=('test', 12, {'genre': {'top1': 0.25, 'top5': 1.0,
+                                                                  'f1_macro': 0.2,
+                                                                  'count': 9.0}}))
+  parser = _Collector()
+  with open(index, encoding='utf-8') as f:
+    parser.feed(f.read())
+  rows = parser.rows(['task', 'split', 'top-1', 'top-5', 'macro-F1', 'examples'])
+  assert [r[1] for r in rows] == ['val', 'test (step 12)']
+  assert rows[1][2:] == ['0.2500', '1.0000', '0.2000', '9.0000']

@@ -12,6 +12,7 @@ import transformers
 from flax import nnx
 
 from wikiart_jax import factory
+from wikiart_jax.convert import backbone as convert_backbone
 from wikiart_jax.convert import vit as convert_vit
 from wikiart_jax.core import CheckpointError
 from wikiart_jax.models.classifier import ArtClassifier
@@ -66,7 +67,7 @@ def test_v5_in_memory_names_are_accepted(tmp_path):
 def test_backbone_overrides_and_init_backbone_from(tmp_path):
   ref = _save(tmp_path)
   # The path the factory takes: overrides onto a copy of config.model, then the backbone.
-  overrides = convert_vit.backbone_config_overrides(str(tmp_path))
+  overrides = convert_backbone.backbone_config_overrides(str(tmp_path))
   assert overrides == dict(patch_size=4, hidden_size=32, num_layers=2, num_heads=4, mlp_dim=48,
                            layer_norm_eps=1e-12, activation='gelu', pre_layernorm=False,
                            patch_bias=True, final_norm='all')
@@ -77,7 +78,7 @@ def test_backbone_overrides_and_init_backbone_from(tmp_path):
     config.model[key] = value
   clf = ArtClassifier(config.model, {'style': 27, 'genre': 10}, rngs=nnx.Rngs(7))
   head_before = np.asarray(clf.heads['style'].output.kernel[...]).copy()
-  convert_vit.init_backbone_from(clf, str(tmp_path))
+  convert_backbone.init_backbone_from(clf, str(tmp_path))
   np.testing.assert_array_equal(clf.heads['style'].output.kernel[...], head_before)
   images = _images()
   with torch.no_grad():
@@ -88,7 +89,7 @@ def test_backbone_overrides_and_init_backbone_from(tmp_path):
   config.model.mlp_dim = 64
   clf = ArtClassifier(config.model, {'style': 27}, rngs=nnx.Rngs(0))
   with pytest.raises(CheckpointError, match=r'intermediate\.dense\.bias.*mlp/fc1/bias is \(64,\)'):
-    convert_vit.init_backbone_from(clf, str(tmp_path))
+    convert_backbone.init_backbone_from(clf, str(tmp_path))
 
 
 def test_position_embeddings_follow_the_image_size(tmp_path):

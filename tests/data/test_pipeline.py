@@ -52,6 +52,7 @@ def _config(raw_dir: str, **data):
   config.data.image_size = 24
   config.data.batch_size = 8
   config.data.eval_batch_size = 8
+  config.data.test_fraction = 0.0  # these tests count the val rows: keep all 11 in val
   for key, value in data.items():
     setattr(config.data, key, value)
   return config

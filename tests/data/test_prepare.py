@@ -27,7 +27,7 @@ def test_prepare_is_idempotent(tree, tmp_path):
   config = artgan_config(tree)
   workdir = str(tmp_path)
   path = prepare.prepare(config, workdir)
-  assert path == os.path.join(workdir, 'tfds', 'wikiart', 'artgan', '1.0.0')
+  assert path == os.path.join(workdir, 'tfds', 'wikiart', 'artgan', dataset.DATASET_VERSION)
   before = _mtimes(path)
   assert prepare.prepare(config, workdir) == path
   assert _mtimes(path) == before  # nothing rebuilt or rewritten

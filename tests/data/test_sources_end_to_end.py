@@ -113,14 +113,19 @@ def test_artgan_prepare_and_train_from_the_command_line(tmp_path):
 
   expected, _ = builder_tests._expected_artgan(chosen, skipped)
   info = dataset.load_info(config, workdir)
+  stored = {'train': ('train',), 'val': ('val', 'test')}  # ArtGAN's val list -> val + test
+  assert info.num_examples['test'] > 0
   for split in ('train', 'val'):
-    assert info.num_examples[split] == sum(expected[split]['style'].values())
+    assert sum(info.num_examples[s] for s in stored[split]) == sum(
+        expected[split]['style'].values())
   for task in builder_tests.TASKS:
     table = _read_json(os.path.join(path, f'class_counts_{task}.json'))
     for split in ('train', 'val'):
-      built = collections.Counter({n: c for n, c in table[split]['counts'].items() if c})
+      built = collections.Counter()
+      for s in stored[split]:
+        built.update({n: c for n, c in table[s]['counts'].items() if c})
       want = expected[split][task]
-      assert table[split]['missing'] == want[None], (task, split)
+      assert sum(table[s]['missing'] for s in stored[split]) == want[None], (task, split)
       assert built == collections.Counter({n: c for n, c in want.items() if n}), (
           task, split)
   np.testing.assert_array_equal(
@@ -145,19 +150,19 @@ def test_hf_parquet_prepare_and_train_from_the_command_line(tmp_path):
   assert {s['key'] for s in report['skipped']} == {f'train-00000.parquet:{i}' for i in bad}
   kept = [i for i in range(n) if i not in bad]
   info = dataset.load_info(config, workdir)
-  assert info.num_examples['train'] + info.num_examples['val'] == len(kept)
+  assert sum(info.num_examples.values()) == len(kept)
   names = {'style': list(metadata.STYLES), 'artist': builder_tests._HF_ARTISTS,
            'genre': builder_tests._HF_GENRES}
   for task in ('style', 'artist', 'genre'):
-    # The parquet rows do not say their split: compare train + val.
+    # The parquet rows do not say their split: compare all splits together.
     want = collections.Counter(names[task][columns[task][i]] for i in kept)
     missing = want.pop('Unknown Artist', 0) + want.pop('Unknown Genre', 0)
     table = _read_json(os.path.join(path, f'class_counts_{task}.json'))
     built = collections.Counter()
-    for split in ('train', 'val'):
+    for split in info.num_examples:
       built.update({k: v for k, v in table[split]['counts'].items() if v})
     assert built == want, task
-    assert table['train']['missing'] + table['val']['missing'] == missing, task
+    assert sum(table[s]['missing'] for s in info.num_examples) == missing, task
     assert info.class_counts[task].sum() + table['train']['missing'] == (
         info.num_examples['train']), task
   _assert_trained(workdir)

@@ -2,15 +2,10 @@
 
 import collections
 import dataclasses
-import io
-import json
 import os
 
 from conftest import SHARED_META
 import numpy as np
-from PIL import Image
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from wikiart_jax.data import metadata
@@ -35,9 +30,15 @@ def test_real_records_cover_every_image_once(artgan):
   records, report = artgan
   keys = [r.key for r in records]
   assert len(keys) == len(set(keys)) == 81_446
-  assert collections.Counter(r.split for r in records) == {'train': 57_025, 'val': 24_421}
+  counts = collections.Counter(r.split for r in records)
+  assert counts['train'] == 57_025 and counts['val'] + counts['test'] == 24_421
   style_train = _csv_paths('style_train.csv')
   assert {r.key for r in records if r.split == 'train'} == set(style_train)
+  # ArtGAN's val list, divided per style: floor(n / 2) of each style's n to test.
+  held_out = collections.Counter(r.style for r in records if r.split != 'train')
+  tested = collections.Counter(r.style for r in records if r.split == 'test')
+  assert tested == {style: n // 2 for style, n in held_out.items()}
+  assert {r.key for r in records if r.split != 'train'} == set(_csv_paths('style_val.csv'))
   assert report['images'] == 81_446
   assert report['artists'] == len({r.artist for r in records}) == 1_119
   assert report['train_artists'] == 1_107
@@ -58,7 +59,7 @@ def test_real_conflicts_counted(artgan):
   # The duplicated genre row gives two labels (cityscape, landscape): dropped.
   village = next(r for r in records
                  if r.key == 'Post_Impressionism/maurice-de-vlaminck_the-village.jpg')
-  assert village.genre is None and village.split == 'val'
+  assert village.genre is None and village.split in ('val', 'test')
   assert report['genre_label_conflicts'] == 1
 
 
@@ -144,8 +145,8 @@ def test_seeded_split_is_deterministic_and_stratified():
   assert first == again
   other = splits.assign_splits(records, val_fraction=0.3, seed=8)
   assert [r.split for r in other] != [r.split for r in first]
-  val = collections.Counter((r.style, r.artist) for r in first if r.split == 'val')
-  # Big (style, artist) pairs are split on their own: round(n * 0.3).
+  # Held out (val and test together): big (style, artist) pairs on their own, round(n * 0.3).
+  val = collections.Counter((r.style, r.artist) for r in first if r.split != 'train')
   assert (val['Baroque', 'rembrandt'], val['Baroque', 'rubens']) == (12, 6)
   assert (val['Cubism', 'picasso'], val['Cubism', 'braque']) == (9, 3)
   # Small ones share a per-style pool: Baroque x+y = 5 -> 2, Cubism z = 1 -> 0.
@@ -159,8 +160,8 @@ def test_seeded_split_of_one_stratum_ignores_the_others():
   alone = splits.assign_splits(
       [r for r in records if r.artist == 'rembrandt'], val_fraction=0.3, seed=7)
   together = splits.assign_splits(records, val_fraction=0.3, seed=7)
-  split_of = {r.key: r.split for r in together}
-  assert all(split_of[r.key] == r.split for r in alone)
+  held_out = {r.key: r.split != 'train' for r in together}
+  assert all(held_out[r.key] == (r.split != 'train') for r in alone)
   with pytest.raises(ValueError, match='val_fraction'):
     splits.assign_splits(records, val_fraction=1.0, seed=0)
 
@@ -174,79 +175,11 @@ def test_tree_without_split_files(tmp_path):
   (tmp_path / 'Baroque' / 'notes.txt').write_text('ignored')
   records, report = splits.read_artgan_source(str(tmp_path), val_fraction=0.3, seed=0)
   assert report['images'] == len(records) == sum(map(sum, (a.values() for a in SIZES.values())))
-  assert report['val_images'] == 12 + 6 + 2 + 9 + 3
+  assert report['val_images'] + report['test_images'] == 12 + 6 + 2 + 9 + 3
+  assert report['test_images'] == (12 + 6 + 2) // 2 + (9 + 3) // 2  # per style
   assert records[0].path.startswith(str(tmp_path)) and records[0].year == 1900
   with pytest.raises(FileNotFoundError, match='no style_train.csv'):
     splits.read_artgan_source(str(tmp_path), str(tmp_path / 'Baroque'))
-
-
-HF_NAMES = {
-    'artist': ['Unknown Artist', 'claude-monet', 'vincent-van-gogh'],
-    'genre': list(metadata.GENRES) + ['Unknown Genre'],
-    'style': list(metadata.STYLES),
-}
-
-
-def _png(colour):
-  buffer = io.BytesIO()
-  Image.new('RGB', (4, 4), colour).save(buffer, format='PNG')
-  return buffer.getvalue()
-
-
-def _write_parquet(path, rows):
-  """A parquet in the huggan/wikiart layout, class names in the schema."""
-  features = {c: {'names': names, '_type': 'ClassLabel'} for c, names in HF_NAMES.items()}
-  features['image'] = {'_type': 'Image'}
-  table = pa.table({
-      'image': pa.array([{'bytes': b, 'path': p} for b, p, *_ in rows],
-                        pa.struct([('bytes', pa.binary()), ('path', pa.string())])),
-      'artist': pa.array([r[2] for r in rows], pa.int64()),
-      'genre': pa.array([r[3] for r in rows], pa.int64()),
-      'style': pa.array([r[4] for r in rows], pa.int64()),
-  })
-  meta = {b'huggingface': json.dumps({'info': {'features': features}}).encode()}
-  pq.write_table(table.replace_schema_metadata(meta), path, row_group_size=3)
-
-
-def test_hf_parquet_reads_back(tmp_path):
-  rows = [(_png((i * 20, 0, 0)), 'claude-monet_water-lilies-1919.jpg' if i == 1 else None,
-           i % 3, [4, 10, 6][i % 3], [12, 20, 0][i % 3]) for i in range(12)]
-  os.makedirs(tmp_path / 'data')
-  _write_parquet(tmp_path / 'data' / 'train-00000.parquet', rows[:7])
-  _write_parquet(tmp_path / 'data' / 'train-00001.parquet', rows[7:])
-  assert splits.hf_class_names(str(tmp_path / 'data' / 'train-00000.parquet')) == HF_NAMES
-  records = list(splits.read_hf_parquet(str(tmp_path), val_fraction=0.25, seed=0))
-  assert len(records) == 12
-  for record, row in zip(records, rows):
-    assert record.image_bytes == row[0]
-    assert record.style == metadata.STYLES[row[4]]
-    assert record.artist == (None, 'claude-monet', 'vincent-van-gogh')[row[2]]
-    assert record.genre == (None if row[3] == 10 else metadata.GENRES[row[3]])
-    assert record.path is None
-  assert records[0].key == 'data/train-00000.parquet:0'
-  assert records[7].key == 'data/train-00001.parquet:0'
-  assert (records[1].title, records[1].year, records[1].artist_name) == (
-      'Water Lilies', 1919, 'Claude Monet')
-  assert (records[0].title, records[0].year, records[0].artist_name) == (None, None, None)
-  assert collections.Counter(r.split for r in records)['val'] == 3  # 3 styles x round(4 * .25)
-  again = list(splits.read_hf_parquet(str(tmp_path), val_fraction=0.25, seed=0,
-                                      split='val', with_images=False))
-  assert [r.key for r in again] == [r.key for r in records if r.split == 'val']
-  assert all(r.image_bytes is None for r in again)
-  vocab = splits.build_vocabularies(records)
-  assert vocab.artist == ['claude-monet', 'vincent-van-gogh']
-
-
-def test_hf_parquet_errors(tmp_path):
-  pq.write_table(pa.table({'style': [1]}), tmp_path / 'plain.parquet')
-  with pytest.raises(ValueError, match='plain.parquet: no huggan/wikiart class names'):
-    list(splits.read_hf_parquet(str(tmp_path / 'plain.parquet'), val_fraction=0.3, seed=0))
-  with pytest.raises(FileNotFoundError, match='no .parquet files'):
-    splits.hf_parquet_files(str(tmp_path / 'nothing'))
-  os.remove(tmp_path / 'plain.parquet')
-  _write_parquet(tmp_path / 'bad.parquet', [(_png((0, 0, 0)), None, 0, 0, 27)])
-  with pytest.raises(ValueError, match='style 27 out of range'):
-    list(splits.read_hf_parquet(str(tmp_path), val_fraction=0.3, seed=0))
 
 
 def test_record_is_immutable():
@@ -255,3 +188,22 @@ def test_record_is_immutable():
   with pytest.raises(dataclasses.FrozenInstanceError):
     record.split = 'val'
   assert np.isscalar(record.key)
+
+
+def test_the_test_split_is_seeded_stratified_and_order_free():
+  records = [splits.Record(key=f'{style}/a-{i}_x.jpg', split='val' if i < 5 else 'train',
+                           style=style, artist='a', artist_name='A')
+             for style in ('Baroque', 'Cubism') for i in range(8)]
+  first = splits.split_test(records, test_fraction=0.5, seed=3)
+  again = splits.split_test(records[::-1], test_fraction=0.5, seed=3)
+  assert {r.key for r in first if r.split == 'test'} == {r.key for r in again
+                                                          if r.split == 'test'}
+  assert [r.key for r in first] == [r.key for r in records]  # the order is kept
+  for style in ('Baroque', 'Cubism'):  # floor(5 * 0.5) of each style's 5 val images
+    assert sum(r.split == 'test' and r.style == style for r in first) == 2
+  assert all(r.split == 'train' for r in first if int(r.key.split('-')[1][0]) >= 5)
+  other = splits.split_test(records, test_fraction=0.5, seed=4)
+  assert {r.key for r in other if r.split == 'test'} != {r.key for r in first
+                                                          if r.split == 'test'}
+  with pytest.raises(ValueError, match='test_fraction'):
+    splits.split_test(records, test_fraction=1.5, seed=0)

@@ -20,13 +20,14 @@ def test_the_run_gives_the_metrics_training_logged(trained_workdir):
   config = demo.get_config('tiny')
   info = dataset.load_info(config, trained_workdir)
   mesh = sharding.make_mesh()
-  model = factory.build_model(config, info.vocab, trained_workdir)
+  model, record = factory.restore_model(config, info.vocab, trained_workdir)
   parts, step = checkpointing.restore_params_into(trained_workdir, model, mesh)
-  evaluators = runner.build(config, info.vocab, parts, parts.params)
+  evaluators = runner.build(config, info.vocab, parts, parts.params, norm=record.normalization)
   # No captioner in this model: the caption evaluator is not built.
   assert [e.name for e in evaluators] == ['classification']
   evaluation = runner.run(evaluators, forward.make_step(parts), parts.params, config,
-                          trained_workdir, info, mesh)
+                          trained_workdir, info, mesh, split='val',
+                          norm=record.normalization)
   logged = next(h for h in read_metrics(trained_workdir)['history']
                 if h['step'] == step and h.get('mode') != 'eval')['eval']
   assert set(evaluation.metrics) == set(logged) == {'style', 'artist', 'genre'}

@@ -9,6 +9,7 @@ from pycocoevalcap.bleu.bleu import Bleu
 from pycocoevalcap.cider.cider import Cider
 from pycocoevalcap.rouge.rouge import Rouge
 
+from wikiart_jax.convert import preprocessing
 from wikiart_jax.inference import zero_shot
 from wikiart_jax.metrics import captions as cm
 from wikiart_jax.text import references
@@ -112,7 +113,7 @@ def test_clipscore_equals_pytorch_clip(clip_checkpoint):
   texts = ['An Impressionist landscape.', 'A Cubist portrait by Pablo Picasso.',
            'A still life.', 'Gold and blue waves under a pale sky.']
   got = cm.clip_scores(zero_shot.ZeroShotCLIP.from_pretrained(folder), images, texts,
-                       normalization='clip')
+                       normalization=preprocessing.OPENAI_CLIP)
   tok = tokenizer(['A photo depicts ' + t for t in texts], padding='max_length', max_length=77,
                   truncation=True, return_tensors='pt')
   with torch.no_grad():

@@ -85,5 +85,10 @@ def test_tokenizer_source_builds_the_demo_tokenizer_once(tmp_path):
   assert 'fr: Pablo Picasso' in texts
   for text in texts[:50]:  # byte-level BPE: exact round trip
     assert tok.decode(tok.encode(text, add_special_tokens=False)) == text
-  cfg.tokenizer = 'hf:gpt2'
-  assert tok_lib.tokenizer_source(cfg, vocab, str(tmp_path / 'other')) == 'hf:gpt2'
+  # A given tokenizer is copied into the workdir once; the copy is what runs read.
+  cfg.tokenizer = source
+  other = tok_lib.tokenizer_source(cfg, vocab, str(tmp_path / 'other'))
+  assert other == str(tmp_path / 'other' / 'caption_tokenizer')
+  assert tok_lib.load_tokenizer(other).encode(texts[0]) == tok.encode(texts[0])
+  cfg.tokenizer = str(tmp_path / 'nowhere')  # never read again once the copy exists
+  assert tok_lib.tokenizer_source(cfg, vocab, str(tmp_path / 'other')) == other

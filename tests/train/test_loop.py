@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -96,7 +97,7 @@ def test_captioner_trains_evaluates_and_describes(tmp_path):
   assert record['description']['en'] and record['description']['fr']
 
 
-def test_training_starts_from_a_saved_hugging_face_vit(tmp_path):
+def test_training_starts_from_a_saved_hugging_face_vit_and_restores_without_it(tmp_path):
   torch = pytest.importorskip('torch')
   transformers = pytest.importorskip('transformers')
   torch.manual_seed(0)
@@ -110,6 +111,9 @@ def test_training_starts_from_a_saved_hugging_face_vit(tmp_path):
   launch(workdir, f'--config.init_from={folder}', '--config.train.num_steps=2',
          '--config.train.eval_every=2', '--config.train.learning_rate=0')
   saved = params_at(workdir, 2)
+  record = json.loads((tmp_path / 'run' / 'run.json').read_text())
+  assert record['model']['hidden_size'] == 64 and record['model']['num_layers'] == 4
+  assert record['normalization']['mean'] == [0.5, 0.5, 0.5]  # ViT's processor default
   kernel = hf.embeddings.patch_embeddings.projection.weight.detach().numpy()  # [O,I,kh,kw]
   np.testing.assert_array_equal(saved['backbone/embeddings/patch_embeddings/kernel'],
                                 kernel.transpose(2, 3, 1, 0))
@@ -117,3 +121,51 @@ def test_training_starts_from_a_saved_hugging_face_vit(tmp_path):
   fc2 = next(v for k, v in hf.state_dict().items()
              if k.endswith(('layers.3.mlp.fc2.weight', 'layer.3.output.dense.weight')))
   np.testing.assert_array_equal(saved['backbone/layers/3/mlp/fc2/kernel'], fc2.numpy().T)
+  # eval, predict and embed read the workdir alone: the init_from folder is gone.
+  shutil.rmtree(folder)  # as unreachable as a hub offline
+  logged = read_metrics(workdir)['eval']
+  launch(workdir, f'--config.init_from={folder}', '--config.mode=eval')
+  assert read_metrics(workdir)['eval']['style']['top1'] == pytest.approx(
+      logged['style']['top1'], abs=1e-6)
+  image = next((tmp_path / 'run' / 'synthetic_raw').rglob('*.jpg'))
+  launch(workdir, f'--config.init_from={folder}', '--config.mode=predict',
+         f'--config.predict.inputs={image}', f'--config.predict.output={tmp_path / "p.jsonl"}')
+  launch(workdir, f'--config.init_from={folder}', '--config.mode=embed',
+         f'--config.embed.inputs={image}', f'--config.embed.output={tmp_path / "e.npz"}')
+  assert np.load(tmp_path / 'e.npz')['pooled'].shape == (1, 64)
+  # serve's page object, built as `mode=serve` builds it, from the same config.
+  pytest.importorskip('gradio')
+  from demo import get_config  # pylint: disable=g-import-not-at-top
+  from PIL import Image  # pylint: disable=g-import-not-at-top
+  from wikiart_jax.apps.serve import app  # pylint: disable=g-import-not-at-top
+  config = get_config('tiny')
+  config.init_from = str(folder)
+  page = app.Demo(config, workdir)
+  rgb = np.asarray(Image.open(image).convert('RGB'))
+  result = page.analyse(rgb)
+  assert result['heatmap'].shape == (8, 8)  # the recorded 32 px / 4 px grid
+
+
+def test_the_recipe_freezes_the_backbone_then_trains_it_at_its_own_rate(tmp_path):
+  # The B/16 recipe's shape on the tiny model: heads first, then the last blocks at
+  # their own rate (here 100x below the heads', so the two are told apart).
+  workdir = str(tmp_path)
+  launch(workdir, '--config.train.stages=0:heads, 2:last2', '--config.train.num_steps=3',
+         '--config.train.eval_every=1', '--config.train.learning_rate=1e-2',
+         '--config.train.backbone_learning_rate=1e-4', '--config.train.stage_warmup_steps=0',
+         '--config.train.weight_decay=0')
+  step1, step2, step3 = (params_at(workdir, s) for s in (1, 2, 3))
+  for name in step1:
+    if name.startswith('backbone/'):
+      assert np.array_equal(step1[name], step2[name]), name  # stage 1: frozen, bit for bit
+  trained = [n for n in step2 if n.startswith(('backbone/layers/2/', 'backbone/layers/3/',
+                                               'backbone/layernorm/'))]
+  frozen = [n for n in step2 if n.startswith('backbone/') and n not in trained]
+  assert trained and frozen
+  for name in frozen:
+    assert np.array_equal(step2[name], step3[name]), name
+  # The first step of a stage: Adam moves each weight by its group's rate (sign of g).
+  backbone = max(np.abs(step3[n] - step2[n]).max() for n in trained)
+  heads = max(np.abs(step3[n] - step2[n]).max() for n in step2 if n.startswith('heads/'))
+  np.testing.assert_allclose(backbone, 1e-4, rtol=0.05)
+  np.testing.assert_allclose(heads, 1e-2, rtol=0.05)

@@ -63,3 +63,29 @@ def test_frozen_leaves_bit_identical_and_stateless():
       assert not np.array_equal(before, np.asarray(after))
     else:
       np.testing.assert_array_equal(before, np.asarray(after))  # bit-identical
+
+
+def test_each_group_steps_at_its_own_learning_rate():
+  # One AdamW step from a fresh state moves every parameter with a nonzero gradient
+  # by its group's rate (m / sqrt(v) = sign(g) at the first step; no decay here).
+  model = NamedLikeTheClassifier()
+  graphdef, params = nnx.split(model, nnx.Param)
+  config = _train_config(warmup_steps=0, weight_decay=0.0, learning_rate=1e-2,
+                         backbone_learning_rate=1e-3, layer_decay=0.5, grad_clip_norm=0.0)
+  stage = stages.Stage(0, 100, -1)
+  tx = optimizer.make_optimizer(config, params, stage, num_layers=3)
+  x = jax.random.normal(jax.random.key(1), (16, 3))
+  grads = jax.grad(lambda p: jnp.mean(nnx.merge(graphdef, p)(x) ** 2))(params)
+  updates, _ = tx.update(grads, tx.init(params), params)
+  labels = stages.labels(params, stage, 3, layer_decay=0.5)
+  flat = lambda tree: {stages.path_name(p): v for p, v in
+                       jax.tree_util.tree_flatten_with_path(tree)[0]}
+  want = {'heads': 1e-2, 'backbone_2': 1e-3, 'backbone_1': 5e-4, 'backbone_0': 2.5e-4,
+          'backbone_embed': 1.25e-4}
+  seen = set()
+  for name, group in flat(labels).items():
+    step = np.abs(np.asarray(flat(updates)[name]))
+    moved = np.abs(np.asarray(flat(grads)[name])) > 1e-6
+    np.testing.assert_allclose(step[moved], want[group], rtol=1e-3, err_msg=name)
+    seen.add(group)
+  assert seen == set(want)  # the final norm trains at the last block's rate

@@ -81,8 +81,8 @@ def analytic_flops(cfg: vit_lib.ViTConfig, head_kernel_sizes) -> tuple[float, fl
   A multiply-add is 2 FLOPs. Backward costs twice the forward, except for the
   patch embedding, whose input (the image) needs no gradient.
   """
-  n, d, m = cfg.num_tokens, cfg.hidden_size, cfg.mlp_dim
-  patch = 2 * (n - 1) * cfg.patch_size**2 * 3 * d
+  n, d, m = cfg.sequence_length, cfg.hidden_size, cfg.mlp_dim
+  patch = 2 * cfg.num_patches * cfg.patch_size**2 * 3 * d
   layer = 2 * n * d * d * 4 + 2 * 2 * n * n * d + 2 * 2 * n * d * m  # qkvo, attn, mlp
   rest = cfg.num_layers * layer + 2 * sum(head_kernel_sizes)
   if cfg.pooler == 'tanh':

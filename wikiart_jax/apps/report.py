@@ -40,7 +40,7 @@ def _text(value) -> str | None:
 
 
 def collect_samples(dataset_path: str, split: str, image_size: int, vocab,
-                    forward, writer=None) -> list[dict]:
+                    forward, norm=augment.IMAGENET, writer=None) -> list[dict]:
   """Predictions and descriptions for a few examples of `split`.
 
   Args:
@@ -49,13 +49,14 @@ def collect_samples(dataset_path: str, split: str, image_size: int, vocab,
     image_size: the model's input size.
     vocab: the dataset's vocabularies.
     forward: images [B,S,S,3] float32 -> `inference.forward.Prediction`.
+    norm: the backbone's pixel normalisation (the run record's).
     writer: the captioner's `CaptionWriter`: its descriptions are shown next to
       the template ones.
   """
   source = pipeline.open_split(dataset_path, split)
   examples = [source[i] for i in _sample_indices(len(source), NUM_SAMPLES)]
   rgbs = [np.asarray(augment.decode(ex['image'])) for ex in examples]
-  prediction = forward(np.stack([augment.eval_transform(x, image_size) for x in rgbs]))
+  prediction = forward(np.stack([augment.eval_transform(x, image_size, norm) for x in rgbs]))
   years = [int(ex['year']) if int(ex['year']) >= 0 else None for ex in examples]
   titles = [_text(ex.get('title')) for ex in examples]
   described = describer_lib.describe(prediction, vocab, k=TOP_K, writer=writer,
@@ -75,8 +76,9 @@ def collect_samples(dataset_path: str, split: str, image_size: int, vocab,
   return samples
 
 
-def write(workdir: str, info, split: str, image_size: int, metrics: dict, forward, *,
-          family_names=None, writer=None) -> str:
+def write(workdir: str, info, split: str, image_size: int, metrics: dict, forward,
+          norm=augment.IMAGENET, *, family_names=None, writer=None,
+          other_split: tuple | None = None) -> str:
   """Writes the report into `<workdir>/report/`; returns the index.html path.
 
   Args:
@@ -85,12 +87,16 @@ def write(workdir: str, info, split: str, image_size: int, metrics: dict, forwar
     split: the evaluated split.
     image_size: the model's input size.
     metrics: the evaluators' entries (task -> accumulator dict, 'caption' -> scores).
-    forward, writer: as in `collect_samples`.
+    forward, norm, writer: as in `collect_samples`.
     family_names: the style families, when the style head is hierarchical.
+    other_split: (name, step, metrics.json entries) of the other split, shown
+      beside this one's summary; None = not evaluated yet.
   """
   vocab = info.vocab
   names = _display_names(vocab)
   tasks = {k: v for k, v in metrics.items() if 'confusion' in v}
+  baselines = {f'zero-shot CLIP, {lang} prompts': by_task
+               for lang, by_task in metrics.get('zero_shot', {}).items()}
   caption_metrics = metrics.get('caption')
   if caption_metrics:
     # One row per language and one for both: {group: {metric: value}}.
@@ -101,8 +107,8 @@ def write(workdir: str, info, split: str, image_size: int, metrics: dict, forwar
     names['style_family'] = [n.replace('_', ' ') for n in family_names]
   return report_html.write_report(
       os.path.join(workdir, 'report'),
-      metrics=tasks, names=names,
-      samples=collect_samples(info.path, split, image_size, vocab, forward, writer),
+      metrics=tasks, names=names, split=split, other_split=other_split, baselines=baselines,
+      samples=collect_samples(info.path, split, image_size, vocab, forward, norm, writer),
       caption_metrics=caption_metrics,
       class_count_pngs=sorted(glob.glob(os.path.join(info.path, 'class_counts_*.png'))),
       human_ratings=ratings.load(workdir) or None)

@@ -93,8 +93,9 @@ def write_report(out_dir: str | os.PathLike, *,
                  samples: Sequence[Mapping[str, Any]] = (),
                  caption_metrics: Mapping[str, Any] | None = None,
                  class_count_pngs: Sequence[str | os.PathLike] | None = None,
-                 human_ratings: Sequence[Mapping[str, Any]] | None = None
-                 ) -> str:
+                 human_ratings: Sequence[Mapping[str, Any]] | None = None,
+                 split: str = 'val', other_split: tuple | None = None,
+                 baselines: Mapping[str, Mapping[str, Mapping]] | None = None) -> str:
   """Writes `out_dir/index.html`, `out_dir/report.md` and their images.
 
   Args:
@@ -112,6 +113,11 @@ def write_report(out_dir: str | os.PathLike, *,
     human_ratings: ratings as `metrics.ratings` stores them (integer
       `correctness` and `fluency`, an optional `lang`); `ratings.aggregate`
       gives the counts and means.
+    split: the split `metrics` were computed on.
+    other_split: (name, step, {task: {'top1', 'top5', 'f1_macro', 'count'}}) of
+      the other split, summarised beside this one.
+    baselines: {name: {task: {'top1', 'top5', 'f1_macro', 'count'}}} of other
+      models on the same split (the zero-shot CLIP baseline), rows beside ours.
 
   Returns:
     The path of `index.html`.
@@ -119,7 +125,7 @@ def write_report(out_dir: str | os.PathLike, *,
   out_dir = os.fspath(out_dir)
   os.makedirs(os.path.join(out_dir, 'img'), exist_ok=True)
   blocks: list[Any] = [_Heading(1, 'wikiart-jax evaluation report')]
-  blocks += _summary_blocks(metrics)
+  blocks += _summary_blocks(metrics, split, other_split, baselines)
   for task, m in metrics.items():
     if task not in names:
       raise ValueError(f'names has no entry for task {task!r}')
@@ -157,12 +163,20 @@ def _fmt(value: Any) -> str:
   return str(value)
 
 
-def _summary_blocks(metrics):
-  rows = [[task, _fmt(m.get('top1')), _fmt(m.get('top5')),
+def _summary_blocks(metrics, split='val', other_split=None, baselines=None):
+  rows = [[task, split, _fmt(m.get('top1')), _fmt(m.get('top5')),
            _fmt(m.get('f1_macro')), _fmt(m.get('count'))]
           for task, m in metrics.items()]
+  if other_split:
+    name, step, other = other_split
+    rows += [[task, f'{name} (step {step})', _fmt(m.get('top1')), _fmt(m.get('top5')),
+              _fmt(m.get('f1_macro')), _fmt(m.get('count'))]
+             for task, m in other.items() if task in metrics and isinstance(m, Mapping)]
+  for name, by_task in (baselines or {}).items():
+    rows += [[task, f'{split}: {name}', _fmt(m.get('top1')), _fmt(m.get('top5')),
+              _fmt(m.get('f1_macro')), _fmt(m.get('count'))] for task, m in by_task.items()]
   return [_Heading(2, 'Summary'),
-          _Table(['task', 'top-1', 'top-5', 'macro-F1', 'examples'], rows),
+          _Table(['task', 'split', 'top-1', 'top-5', 'macro-F1', 'examples'], rows),
           _Para('Macro-F1 averages over the classes present in the labels or '
                 'the predictions; rows with a missing label are ignored.')]
 

@@ -1,7 +1,8 @@
 """Public pretrained weights (Hugging Face safetensors) -> our Flax NNX models, and back.
 
     load_vit / load_clip / load_gpt2 / load_git(source)  'hf:<id>' or a local folder
-    backbone_config_overrides, init_backbone_from        (the factory's, for training)
+    load_timm_vit(source)                                a timm ViT / CLIP / DINOv2 checkpoint
+    backbone_config_overrides, init_backbone_from        (the factory's: HF or timm)
     load_partial(model, source, include=[...])           only the listed key prefixes
     export_vit(backbone, folder)                         back to a transformers folder
 
@@ -19,7 +20,9 @@ from wikiart_jax.convert.export import export_vit
 from wikiart_jax.convert.git import load_git
 from wikiart_jax.convert.gpt2 import load_gpt2
 from wikiart_jax.convert.hub import resolve
-from wikiart_jax.convert.vit import backbone_config_overrides, init_backbone_from, load_vit
+from wikiart_jax.convert.backbone import backbone_config_overrides, init_backbone_from
+from wikiart_jax.convert.timm import load_timm_vit
+from wikiart_jax.convert.vit import load_vit
 from wikiart_jax.core import CheckpointError
 from wikiart_jax.models.clip import CLIP
 from wikiart_jax.models.git import GitForCausalLM
@@ -27,7 +30,7 @@ from wikiart_jax.models.gpt2 import GPT2LMHeadModel
 from wikiart_jax.models.vit import ViT
 
 __all__ = ['CheckpointError', 'backbone_config_overrides', 'export_vit', 'init_backbone_from',
-           'load_clip', 'load_git', 'load_gpt2', 'load_partial',
+           'load_clip', 'load_git', 'load_gpt2', 'load_partial', 'load_timm_vit',
            'load_vit', 'resolve']
 
 

@@ -1,8 +1,7 @@
 """ViT-family image towers (HF ViT, CLIP vision, GIT vision) -> models.vit.ViT.
 
-Also the bridge to training: `backbone_config_overrides` reads the config.model
-fields a checkpoint implies, and `init_backbone_from` loads its image tower
-into an ArtClassifier's backbone (heads stay fresh). Keys are accepted both as
+convert/backbone.py routes a classifier's backbone here (or to convert/timm.py
+for timm checkpoints). Keys are accepted both as
 written in hub files (encoder.layer.{i}.attention.attention.query) and as
 transformers v5 names them in memory (layers.{i}.attention.q_proj).
 """
@@ -71,13 +70,6 @@ def config_fields(hf: dict[str, Any]) -> dict[str, Any]:
       pre_layernorm=family != 'vit', patch_bias=family == 'vit',
       # CLIP normalises only the CLS token; GIT feeds every normalised token to its decoder.
       final_norm='cls' if family == 'clip' else 'all')
-
-
-def backbone_config_overrides(source: str) -> dict[str, Any]:
-  """config.model overrides for a checkpoint (image_size excluded: the data owns it)."""
-  fields = config_fields(hub.read_config(hub.resolve(source)))
-  fields.pop('image_size')
-  return fields
 
 
 def mapping(cfg: ViTConfig, family: str, prefix: str = '') -> assign.Mapping:
@@ -156,26 +148,33 @@ def tower_tensors(folder: str, hf: dict[str, Any], cfg: ViTConfig) -> dict[str, 
   return tower
 
 
+def resample_positions(table: np.ndarray, prefix_rows: int, side: int) -> np.ndarray:
+  """A position table resampled (bicubic) to a `side` x `side` patch grid.
+
+  Lets a checkpoint trained at one image size start a run at another (the usual
+  ViT fine-tuning recipe; DINOv2 is stored at 518 px). The first `prefix_rows`
+  rows (the CLS position, when the table has one) are kept as they are. A table
+  whose patch rows are not a square grid comes back unchanged, for the strict
+  shape check to report.
+  """
+  rows = table.reshape(-1, table.shape[-1])
+  old = int(round((rows.shape[0] - prefix_rows) ** 0.5))
+  if old == side or old * old != rows.shape[0] - prefix_rows:
+    return table
+  grid = rows[prefix_rows:].reshape(old, old, -1)
+  grid = np.asarray(jax.image.resize(grid, (side, side, grid.shape[-1]), 'bicubic'), rows.dtype)
+  rows = np.concatenate([rows[:prefix_rows], grid.reshape(side * side, -1)])
+  return rows.reshape((1,) * (table.ndim - 2) + rows.shape)
+
+
 def resize_position_embeddings(tensors: dict[str, np.ndarray], family: str,
                                cfg: ViTConfig) -> dict[str, np.ndarray]:
-  """Resamples the patch position table to `cfg`'s grid when the image size differs.
-
-  Lets a 224-pixel checkpoint start a run at another `data.image_size` (the
-  usual ViT fine-tuning recipe); the CLS position is kept as is.
-  """
+  """The tower's tensors with the position table resampled to `cfg`'s patch grid."""
   key = ('embeddings.position_embeddings' if family == 'vit'
          else 'embeddings.position_embedding.weight')
   if key not in tensors:
     return tensors
-  table = tensors[key]
-  rows = table.reshape(-1, table.shape[-1])
-  old, new = int(round((rows.shape[0] - 1) ** 0.5)), cfg.image_size // cfg.patch_size
-  if old == new or old * old != rows.shape[0] - 1:
-    return tensors  # same grid, or not a square grid: the strict shape check reports it
-  grid = rows[1:].reshape(old, old, -1)
-  grid = np.asarray(jax.image.resize(grid, (new, new, grid.shape[-1]), 'bicubic'), rows.dtype)
-  rows = np.concatenate([rows[:1], grid.reshape(new * new, -1)])
-  return {**tensors, key: rows.reshape((1,) * (table.ndim - 2) + rows.shape)}
+  return {**tensors, key: resample_positions(tensors[key], 1, cfg.image_size // cfg.patch_size)}
 
 
 def load_into_vit(vit: ViT, source: str, *, include: Sequence[str] | None = None) -> list[str]:
@@ -203,15 +202,3 @@ def load_vit(source: str, *, dtype: str = 'float32',
   vit = assign.abstract(lambda rngs: ViT(cfg, rngs=rngs))
   load_into_vit(vit, source)
   return vit, fields
-
-
-def init_backbone_from(classifier: nnx.Module, source: str) -> None:
-  """Replaces `classifier.backbone`'s parameters in place; shapes are validated.
-
-  Build the classifier with `backbone_config_overrides(source)` applied to
-  config.model first; a mismatch raises a CheckpointError naming the key.
-  """
-  backbone = getattr(classifier, 'backbone', None)
-  if not isinstance(backbone, ViT):
-    raise TypeError(f'{type(classifier).__name__} has no ViT .backbone to initialise')
-  load_into_vit(backbone, source)

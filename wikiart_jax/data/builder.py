@@ -28,6 +28,7 @@ import tqdm
 
 from wikiart_jax.core import ImageError
 from wikiart_jax.data import dataset
+from wikiart_jax.data import hf_parquet
 from wikiart_jax.data import images
 from wikiart_jax.data import splits
 
@@ -49,7 +50,8 @@ class Wikiart(tfds.core.GeneratorBasedBuilder):
 
   name = dataset.DATASET_NAME
   VERSION = tfds.core.Version(dataset.DATASET_VERSION)
-  RELEASE_NOTES = {'1.0.0': 'Pre-resized JPEG, int32 labels, -1 = missing.'}
+  RELEASE_NOTES = {'1.0.0': 'Pre-resized JPEG, int32 labels, -1 = missing.',
+                   '1.1.0': 'A test split: the held-out images divided into val and test.'}
   BUILDER_CONFIGS = [
       tfds.core.BuilderConfig(
           name='artgan', description='ArtGAN WikiArt folder tree + split CSVs.'),
@@ -59,7 +61,7 @@ class Wikiart(tfds.core.GeneratorBasedBuilder):
 
   def __init__(self, *, raw_dir: str, split_dir: str = '',
                resize_shorter: int = 320, val_fraction: float = 0.3,
-               seed: int = 0, num_threads: int | None = None,
+               test_fraction: float = 0.5, seed: int = 0, num_threads: int | None = None,
                provenance: dict | None = None, **kwargs):
     """Builder reading `raw_dir`; kwargs go to tfds (config, data_dir, ...).
 
@@ -69,6 +71,7 @@ class Wikiart(tfds.core.GeneratorBasedBuilder):
         a seeded split).
       resize_shorter: stored shorter side in pixels.
       val_fraction, seed: the seeded split when there are no split files.
+      test_fraction: the share of the held-out (val) images that become test.
       num_threads: decode/resize threads (PIL releases the GIL); None = CPUs.
       provenance: where the raw data came from, stored in the metadata so a
         later `prepare` can tell whether this dataset is the one it wants.
@@ -77,6 +80,7 @@ class Wikiart(tfds.core.GeneratorBasedBuilder):
     self._split_dir = split_dir
     self._resize_shorter = resize_shorter
     self._val_fraction = val_fraction
+    self._test_fraction = test_fraction
     self._seed = seed
     self._num_threads = num_threads or os.cpu_count() or 1
     self._provenance = provenance or {}
@@ -87,7 +91,8 @@ class Wikiart(tfds.core.GeneratorBasedBuilder):
     return {'source': self.builder_config.name, 'raw_dir': self._raw_dir,
             'split_dir': self._split_dir,
             'resize_shorter': self._resize_shorter,
-            'val_fraction': self._val_fraction, 'seed': self._seed,
+            'val_fraction': self._val_fraction, 'test_fraction': self._test_fraction,
+            'seed': self._seed,
             'provenance': self._provenance}
 
   def _info(self) -> tfds.core.DatasetInfo:
@@ -109,10 +114,10 @@ class Wikiart(tfds.core.GeneratorBasedBuilder):
     if self.builder_config.name == 'artgan':
       return splits.read_artgan_source(
           self._raw_dir, self._split_dir, val_fraction=self._val_fraction,
-          seed=self._seed)
-    records = list(splits.read_hf_parquet(
+          seed=self._seed, test_fraction=self._test_fraction)
+    records = list(hf_parquet.read_hf_parquet(
         self._raw_dir, val_fraction=self._val_fraction, seed=self._seed,
-        with_images=False))
+        with_images=False, test_fraction=self._test_fraction))
     report = {'images': len(records),
               **{f'{s}_images': sum(r.split == s for r in records)
                  for s in splits.SPLITS}}
@@ -149,9 +154,9 @@ class Wikiart(tfds.core.GeneratorBasedBuilder):
     })
     if self.builder_config.name == 'hf_parquet':
       # The parquet is streamed again per split: all its pixels do not fit in RAM.
-      by_split = {s: splits.read_hf_parquet(
+      by_split = {s: hf_parquet.read_hf_parquet(
           self._raw_dir, val_fraction=self._val_fraction, seed=self._seed,
-          split=s) for s in splits.SPLITS}
+          split=s, test_fraction=self._test_fraction) for s in splits.SPLITS}
     else:
       by_split = {s: [r for r in records if r.split == s] for s in splits.SPLITS}
     # tfds cannot write an empty split (val_fraction=0 leaves val empty).

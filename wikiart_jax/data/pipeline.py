@@ -11,7 +11,7 @@ Eval: each example once, in storage order, the last global batch padded with
 rows whose labels are all -1.
 
 Batches are dicts of numpy arrays for THIS process: 'image' float32 [b,S,S,3]
-(ImageNet-normalised), 'style' 'artist' 'genre' 'year' int32 [b];
+(normalised as the backbone was trained), 'style' 'artist' 'genre' 'year' int32 [b];
 `parallel.sharding.to_global` turns them into global jax.Arrays.
 
 No TensorFlow: the records are read with `tfds.builder_from_directory(...)
@@ -60,22 +60,26 @@ def _as_bytes(value) -> bytes:
 class TrainTransform(grain.transforms.RandomMap):
   """Decode + random crop/flip/jitter + normalise; rng from grain per index."""
 
-  def __init__(self, image_size: int, keep_text: bool = False):
+  def __init__(self, image_size: int, keep_text: bool = False,
+               norm: augment.Normalization = augment.IMAGENET):
     self.image_size = image_size
     self.keep_text = keep_text
+    self.norm = norm
 
   def random_map(self, element, rng: np.random.Generator):
     image = augment.train_transform(
-        augment.decode(element['image']), self.image_size, rng)
+        augment.decode(element['image']), self.image_size, rng, self.norm)
     return {'image': image, **_labels(element, self.keep_text)}
 
 
 class EvalTransform(grain.transforms.Map):
   """Decode + resize-shorter + centre crop; a padding row -> labels -1."""
 
-  def __init__(self, image_size: int, keep_text: bool = False):
+  def __init__(self, image_size: int, keep_text: bool = False,
+               norm: augment.Normalization = augment.IMAGENET):
     self.image_size = image_size
     self.keep_text = keep_text
+    self.norm = norm
 
   def map(self, element):
     if not element:
@@ -85,8 +89,8 @@ class EvalTransform(grain.transforms.Map):
       if self.keep_text:
         row.update({k: b'' for k in TEXT})
       return row
-    image = augment.eval_transform(augment.decode(element['image']),
-                                   self.image_size)
+    image = augment.eval_transform(augment.decode(element['image']), self.image_size,
+                                   self.norm)
     return {'image': image, **_labels(element, self.keep_text)}
 
 
@@ -174,11 +178,12 @@ def _to_iter(ds: grain.MapDataset, local_batch: int, data_config, *,
 
 
 def train_dataset(path: str, data_config, *, process_index: int = 0,
-                  process_count: int = 1, caption_transform=None) -> grain.IterDataset:
+                  process_count: int = 1, caption_transform=None,
+                  norm: augment.Normalization = augment.IMAGENET) -> grain.IterDataset:
   """The training IterDataset for one process, over the dataset at `path`.
 
   With `caption_transform` (data/caption_targets.py) each example also gets its
-  tokenised target description.
+  tokenised target description; `norm` is the backbone's pixel normalisation.
   """
   local = _local_batch(data_config.batch_size, process_count, 'data.batch_size')
   source = open_split(path, 'train')
@@ -194,7 +199,8 @@ def train_dataset(path: str, data_config, *, process_index: int = 0,
   # Augment before taking this process's share, so the rng of an example is
   # keyed by its global position and does not depend on the process count.
   ds = ds.random_map(TrainTransform(data_config.image_size,
-                                    keep_text=caption_transform is not None), seed=seed)
+                                    keep_text=caption_transform is not None, norm=norm),
+                     seed=seed)
   if caption_transform is not None:
     ds = ds.random_map(caption_transform, seed=seed + 1)
   ds = ds[process_index::process_count]
@@ -202,7 +208,8 @@ def train_dataset(path: str, data_config, *, process_index: int = 0,
 
 
 def make_train_iter(config, workdir: str, *, process_index: int = 0,
-                    process_count: int = 1, caption_transform=None) -> grain.DatasetIterator:
+                    process_count: int = 1, caption_transform=None,
+                    norm: augment.Normalization = augment.IMAGENET) -> grain.DatasetIterator:
   """Endless, checkpointable iterator of this process's training batches.
 
   Global batch k is examples [k*B, (k+1)*B) of the shuffled stream; process p
@@ -212,12 +219,13 @@ def make_train_iter(config, workdir: str, *, process_index: int = 0,
   path = dataset.require_prepared(dataset.dataset_dir(config, workdir))
   return iter(train_dataset(path, config.data, process_index=process_index,
                             process_count=process_count,
-                            caption_transform=caption_transform))
+                            caption_transform=caption_transform, norm=norm))
 
 
 def eval_dataset(path: str, data_config, split: str = 'val', *,
                  process_index: int = 0, process_count: int = 1,
-                 keep_text: bool = False) -> grain.IterDataset:
+                 keep_text: bool = False,
+                 norm: augment.Normalization = augment.IMAGENET) -> grain.IterDataset:
   """One pass over `split`, padded to whole global batches with -1 rows.
 
   With `keep_text` the batches also hold 'title' and 'path' (bytes), for the
@@ -229,15 +237,16 @@ def eval_dataset(path: str, data_config, split: str = 'val', *,
   n = len(source)
   padded = -(-n // batch) * batch
   ds = grain.MapDataset.source(_Padded(source, padded))
-  ds = ds.map(EvalTransform(data_config.image_size, keep_text=keep_text))
+  ds = ds.map(EvalTransform(data_config.image_size, keep_text=keep_text, norm=norm))
   ds = ds[process_index::process_count]
   return _to_iter(ds, local, data_config, drop_remainder=False)
 
 
 def make_eval_batches(config, workdir: str, split: str = 'val', *,
                       process_index: int = 0, process_count: int = 1,
-                      keep_text: bool = False):
+                      keep_text: bool = False,
+                      norm: augment.Normalization = augment.IMAGENET):
   """Iterator over `split` exactly once; see `eval_dataset`."""
   path = dataset.require_prepared(dataset.dataset_dir(config, workdir))
   return iter(eval_dataset(path, config.data, split, process_index=process_index,
-                           process_count=process_count, keep_text=keep_text))
+                           process_count=process_count, keep_text=keep_text, norm=norm))

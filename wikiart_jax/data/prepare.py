@@ -26,7 +26,7 @@ def _make_builder(config, workdir: str):
   return builder.Wikiart(
       raw_dir=dataset.raw_dir(data, workdir), split_dir=data.split_dir,
       resize_shorter=data.resize_shorter, val_fraction=data.val_fraction,
-      seed=SPLIT_SEED, provenance=dataset.provenance(data, workdir),
+      test_fraction=data.test_fraction, seed=SPLIT_SEED, provenance=dataset.provenance(data, workdir),
       config=dataset.BUILDER_CONFIG[data.source], data_dir=dataset.tfds_dir(data, workdir),
       file_format='array_record')
 

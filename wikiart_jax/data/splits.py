@@ -1,9 +1,9 @@
-"""WikiArt records and train/val splits, from ArtGAN split files or HF parquet.
+"""WikiArt records and train/val/test splits, from ArtGAN split files or a seeded split.
 
 One `Record` per image, whatever the source; the builder consumes these:
 
   key          unique id: the ArtGAN relative path, or '<parquet file>:<row>'
-  split        'train' | 'val' (every image is in exactly one)
+  split        'train' | 'val' | 'test' (every image is in exactly one)
   style        a STYLES name
   artist       artist slug, the artist class key (1,119 in ArtGAN, 129 in the
                parquet); None when unknown
@@ -17,13 +17,17 @@ One `Record` per image, whatever the source; the builder consumes these:
 ArtGAN's three tasks were split independently and disagree; the style split is
 the master, the genre and 23-artist labels are attached wherever the image is
 listed, and the disagreements are counted in a report dict.
+
+Three splits: `val` picks checkpoints, `test` is reported. ArtGAN's files list
+train and val only, so their val list is divided, stratified by style and
+seeded (`split_test`): `test_fraction` of each style's val images go to test.
+Without split files the seeded split holds out `val_fraction` of the images
+and divides them the same way.
 """
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 import collections
 import dataclasses
-import glob
-import json
 import os
 import zlib
 
@@ -32,9 +36,8 @@ import numpy as np
 from wikiart_jax.core import IMAGE_EXTENSIONS
 from wikiart_jax.data import metadata
 
-SPLITS = ('train', 'val')
-# The huggan parquet's placeholder classes mean "no label".
-_HF_UNKNOWN = ('Unknown Artist', 'Unknown Genre')
+SPLITS = ('train', 'val', 'test')
+CSV_SPLITS = ('train', 'val')  # what ArtGAN's split files list
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,13 +99,13 @@ def _read_classes(path: str) -> list[str] | None:
 def has_split_files(folder: str) -> bool:
   """True when `folder` holds ArtGAN's style_train.csv and style_val.csv."""
   return bool(folder) and all(
-      os.path.exists(os.path.join(folder, f'style_{s}.csv')) for s in SPLITS)
+      os.path.exists(os.path.join(folder, f'style_{s}.csv')) for s in CSV_SPLITS)
 
 
 def _labels(folder: str, task: str, names: list[str], report: dict):
   """Maps path -> (split, name) for one task; conflicting duplicates dropped."""
   labels, dropped = {}, set()
-  for split in SPLITS:
+  for split in CSV_SPLITS:
     file = os.path.join(folder, f'{task}_{split}.csv')
     if not os.path.exists(file):
       continue
@@ -121,13 +124,15 @@ def _labels(folder: str, task: str, names: list[str], report: dict):
   return labels
 
 
-def read_artgan(split_dir: str, *, raw_dir: str = '') -> tuple[list[Record], dict]:
+def read_artgan(split_dir: str, *, raw_dir: str = '', test_fraction: float = 0.5,
+                seed: int = 0) -> tuple[list[Record], dict]:
   """Reads ArtGAN's split files into one record list (style split is master).
 
   Args:
     split_dir: folder with style_{train,val}.csv, optionally genre_* and
       artist_* files and their *_class.txt.
     raw_dir: image root that the CSV paths are relative to ('' = keep relative).
+    test_fraction, seed: the share of each style's val images moved to test.
 
   Returns:
     (records sorted by key, report) where report counts images, artists and
@@ -165,6 +170,7 @@ def read_artgan(split_dir: str, *, raw_dir: str = '') -> tuple[list[Record], dic
         artist_name=meta.artist_name, genre=genres.get(path, (None, None))[1],
         artist23=artists.get(path, (None, None))[1], title=meta.title,
         year=meta.year, path=os.path.join(raw_dir, path) if raw_dir else path))
+  records = split_test(records, test_fraction=test_fraction, seed=seed)
   return records, _finish_report(records, report)
 
 
@@ -198,14 +204,36 @@ def _stratum_rng(seed: int, key) -> np.random.Generator:
   return np.random.default_rng([seed, zlib.crc32(repr(key).encode())])
 
 
+def split_test(records: Iterable[Record], *, test_fraction: float,
+               seed: int) -> list[Record]:
+  """Moves floor(n * test_fraction) of each style's n val records to test, seeded
+  (floor: a style with one val image keeps it in val, which selects checkpoints).
+
+  Deterministic in (records, seed), whatever the input order; the train
+  records and the order of the list are unchanged.
+  """
+  if not 0.0 <= test_fraction <= 1.0:
+    raise ValueError(f'test_fraction must be in [0, 1], got {test_fraction}')
+  records = list(records)
+  by_style = collections.defaultdict(list)
+  for r in sorted((r for r in records if r.split == 'val'), key=lambda r: r.key):
+    by_style[r.style].append(r.key)
+  test_keys = set()
+  for style in sorted(by_style):
+    keys = by_style[style]
+    order = _stratum_rng(seed, ('test', style)).permutation(len(keys))
+    test_keys.update(keys[i] for i in order[:int(np.floor(len(keys) * test_fraction))])
+  return [dataclasses.replace(r, split='test') if r.key in test_keys else r for r in records]
+
+
 def assign_splits(records: Iterable[Record], *, val_fraction: float, seed: int,
-                  min_artist_images: int = 5) -> list[Record]:
+                  min_artist_images: int = 5, test_fraction: float = 0.5) -> list[Record]:
   """A seeded split stratified by style, and by artist within a style.
 
   A (style, artist) pair with at least `min_artist_images` images is split on
-  its own; smaller ones share one pool per style. Each stratum sends
-  round(n * val_fraction) images to val. Deterministic in (records, seed),
-  whatever the input order.
+  its own; smaller ones share one pool per style. Each stratum holds out
+  round(n * val_fraction) images, which `split_test` then divides into val
+  and test. Deterministic in (records, seed), whatever the input order.
   """
   if not 0.0 <= val_fraction < 1.0:
     raise ValueError(f'val_fraction must be in [0, 1), got {val_fraction}')
@@ -222,12 +250,13 @@ def assign_splits(records: Iterable[Record], *, val_fraction: float, seed: int,
     n_val = int(np.floor(len(members) * val_fraction + 0.5))
     order = _stratum_rng(seed, key).permutation(len(members))
     val_keys.update(members[i].key for i in order[:n_val])
-  return [dataclasses.replace(r, split='val' if r.key in val_keys else 'train')
-          for r in records]
+  held_out = [dataclasses.replace(r, split='val' if r.key in val_keys else 'train')
+              for r in records]
+  return split_test(held_out, test_fraction=test_fraction, seed=seed)
 
 
-def scan_artgan_tree(raw_dir: str, *, val_fraction: float, seed: int
-                     ) -> tuple[list[Record], dict]:
+def scan_artgan_tree(raw_dir: str, *, val_fraction: float, seed: int,
+                     test_fraction: float = 0.5) -> tuple[list[Record], dict]:
   """Records for every image under `raw_dir/<Style>/`, with a seeded split."""
   records, report = [], collections.Counter()
   for folder in sorted(os.listdir(raw_dir)):
@@ -248,121 +277,19 @@ def scan_artgan_tree(raw_dir: str, *, val_fraction: float, seed: int
           path=os.path.join(raw_dir, meta.path)))
   if not records:
     raise FileNotFoundError(f'no images in <Style>/ folders under {raw_dir!r}')
-  records = assign_splits(records, val_fraction=val_fraction, seed=seed)
+  records = assign_splits(records, val_fraction=val_fraction, seed=seed,
+                          test_fraction=test_fraction)
   return records, _finish_report(records, report)
 
 
 def read_artgan_source(raw_dir: str, split_dir: str = '', *,
-                       val_fraction: float = 0.3, seed: int = 0
+                       val_fraction: float = 0.3, seed: int = 0, test_fraction: float = 0.5
                        ) -> tuple[list[Record], dict]:
   """ArtGAN records: split files from split_dir or raw_dir, else a seeded split."""
   for folder in (split_dir, raw_dir):
     if has_split_files(folder):
-      return read_artgan(folder, raw_dir=raw_dir)
+      return read_artgan(folder, raw_dir=raw_dir, test_fraction=test_fraction, seed=seed)
   if split_dir:
     raise FileNotFoundError(f'no style_train.csv/style_val.csv in {split_dir!r}')
-  return scan_artgan_tree(raw_dir, val_fraction=val_fraction, seed=seed)
-
-
-# ---------------------------------------------------------------------------
-# Hugging Face `huggan/wikiart` parquet: columns image {bytes, path}, artist,
-# genre, style (ints); class names in the schema metadata key 'huggingface'.
-
-
-def hf_parquet_files(source: str) -> list[str]:
-  """A parquet file, or every *.parquet below a folder (sorted)."""
-  if os.path.isfile(source):
-    return [source]
-  files = sorted(glob.glob(os.path.join(source, '**', '*.parquet'), recursive=True))
-  if not files:
-    raise FileNotFoundError(f'no .parquet files under {source!r}')
-  return files
-
-
-def hf_class_names(file: str) -> dict[str, list[str]]:
-  """Class names per column ('artist', 'genre', 'style') from the schema."""
-  import pyarrow.parquet as pq  # pylint: disable=g-import-not-at-top
-  meta = pq.read_schema(file).metadata or {}
-  try:
-    features = json.loads(meta[b'huggingface'])['info']['features']
-    return {c: list(features[c]['names']) for c in ('artist', 'genre', 'style')}
-  except (KeyError, TypeError, ValueError) as e:
-    raise ValueError(f'{file}: no huggan/wikiart class names in the parquet '
-                     f'schema metadata ({e!r})') from None
-
-
-def _hf_label(names: list[str], index, file: str, column: str) -> str | None:
-  if index is None or index < 0:
-    return None
-  if index >= len(names):
-    raise ValueError(f'{file}: {column} {index} out of range ({len(names)} names)')
-  name = names[index]
-  return None if name in _HF_UNKNOWN else name
-
-
-def _hf_labels(files: list[str], root: str) -> list[Record]:
-  """Every row's labels (no image bytes), reading only the small columns."""
-  import pyarrow.parquet as pq  # pylint: disable=g-import-not-at-top
-  names = hf_class_names(files[0])
-  records = []
-  for file in files:
-    if hf_class_names(file) != names:
-      raise ValueError(f'{file}: class names differ from those in {files[0]}')
-    columns = ['artist', 'genre', 'style', 'image.path']
-    try:
-      table = pq.read_table(file, columns=columns)
-    except (KeyError, ValueError) as e:  # pyarrow's error for a missing column
-      raise ValueError(f'{file}: expected columns {columns} ({e})') from None
-    for row, (a, g, s, path) in enumerate(zip(*(c.to_pylist() for c in table.columns))):
-      artist = _hf_label(names['artist'], a, file, 'artist')
-      style = _hf_label(names['style'], s, file, 'style')
-      if style is None:
-        raise ValueError(f'{file}: row {row} has no style')
-      title, year = metadata.title_and_year(path or '')
-      records.append(Record(
-          key=f'{os.path.relpath(file, root)}:{row}', split='train',
-          style=metadata.STYLE_FOLDER_ALIASES.get(style, style), artist=artist,
-          artist_name=artist and metadata.artist_display_name(artist),
-          genre=_hf_label(names['genre'], g, file, 'genre'), title=title,
-          year=year))
-  return records
-
-
-def read_hf_parquet(source: str, *, val_fraction: float, seed: int,
-                    split: str | None = None, with_images: bool = True
-                    ) -> Iterator[Record]:
-  """Streams huggan/wikiart parquet rows as Records with a seeded split.
-
-  The split needs every label first, so the labels are read in a first cheap
-  pass; the images are then streamed batch by batch (the full set is ~30 GB).
-
-  Args:
-    source: a parquet file or a folder of them.
-    val_fraction, seed: the seeded stratified split (the parquet has none).
-    split: yield only this split ('train'/'val'); None = both.
-    with_images: False leaves image_bytes None (labels only, fast).
-  """
-  import pyarrow as pa  # pylint: disable=g-import-not-at-top
-  import pyarrow.parquet as pq  # pylint: disable=g-import-not-at-top
-  if split not in (None, *SPLITS):
-    raise ValueError(f'split must be one of {SPLITS} or None, got {split!r}')
-  files = hf_parquet_files(source)
-  root = source if os.path.isdir(source) else os.path.dirname(source)
-  labels = _hf_labels(files, root)
-  split_of = {r.key: r.split for r in assign_splits(
-      labels, val_fraction=val_fraction, seed=seed)}
-  records = (dataclasses.replace(r, split=split_of[r.key]) for r in labels)
-  if not with_images:
-    yield from (r for r in records if split in (None, r.split))
-    return
-  for file in files:
-    parquet = pq.ParquetFile(file)
-    for batch in parquet.iter_batches(batch_size=256, columns=['image.bytes']):
-      images = batch.column(0)
-      # pyarrow keeps the struct around a selected nested field.
-      if pa.types.is_struct(images.type):
-        images = images.field('bytes')
-      for data in images.to_pylist():
-        record = next(records)
-        if split in (None, record.split):
-          yield dataclasses.replace(record, image_bytes=data)
+  return scan_artgan_tree(raw_dir, val_fraction=val_fraction, seed=seed,
+                          test_fraction=test_fraction)

@@ -9,6 +9,7 @@ references (pycocoevalcap), CLIPScore when CLIP weights are configured, and
 
 import numpy as np
 
+from wikiart_jax.data import augment
 from wikiart_jax.evaluators.base import EvalBatch, Evaluator
 from wikiart_jax.inference.describer import CaptionWriter
 from wikiart_jax.metrics import captions as caption_metrics
@@ -24,10 +25,12 @@ class CaptionEvaluator(Evaluator):
   name = 'caption'
   needs_text = True  # the references need each image's title (and ArtEmis its path)
 
-  def __init__(self, writer: CaptionWriter, vocab, languages, *, clip=None):
+  def __init__(self, writer: CaptionWriter, vocab, languages, *, clip=None,
+               norm: augment.Normalization = augment.IMAGENET):
     """Args: the captioner's writer, the vocabularies, the languages to write in,
-    and a `ZeroShotCLIP` for CLIPScore (None = skip)."""
+    a `ZeroShotCLIP` for CLIPScore (None = skip), and the images' normalisation."""
     self.writer = writer
+    self._norm = norm
     self._vocab = vocab
     self._languages = tuple(languages)
     self._clip = clip
@@ -49,7 +52,8 @@ class CaptionEvaluator(Evaluator):
       refs = [r and r[lang] for r in refs_all]
       clip = None
       if self._clip is not None and lang == 'en':
-        clip = caption_metrics.clip_scores(self._clip, np.asarray(local['image']), texts)
+        clip = caption_metrics.clip_scores(self._clip, np.asarray(local['image']), texts,
+                                           normalization=self._norm)
       self._accumulator.update(texts, refs, lang, clip_scores=clip)
       for i, text in enumerate(texts):
         style = int(local['style'][i])

@@ -1,7 +1,8 @@
 """Builds the configured evaluators and runs them over a split in one pass.
 
 `config.eval.evaluators` names them ('classification', 'caption'; 'caption'
-runs when the model has a captioner). Each batch is read once, the forward pass
+runs when the model has a captioner); `config.eval.zero_shot_from` adds the
+zero-shot CLIP baseline. Each batch is read once, the forward pass
 (`inference.forward.make_step`) runs once, and every evaluator sees the result;
 probabilities and labels are gathered from every process, the captioner's
 context stays per process.
@@ -17,9 +18,11 @@ import numpy as np
 from tqdm import tqdm
 
 from wikiart_jax.core import TASKS
+from wikiart_jax.data import augment
 from wikiart_jax.data import pipeline
 from wikiart_jax.evaluators.base import EvalBatch, Evaluator
 from wikiart_jax.evaluators.captions import CaptionEvaluator
+from wikiart_jax.evaluators import zero_shot as zero_shot_eval
 from wikiart_jax.evaluators.classification import ClassificationEvaluator
 from wikiart_jax.inference import describer as describer_lib
 from wikiart_jax.inference import zero_shot
@@ -44,9 +47,10 @@ class Evaluation:
 
 
 def build(config: ml_collections.ConfigDict, vocab, parts: parts_lib.ModelParts, params, *,
-          caption_tokenizer=None, style_to_family: np.ndarray | None = None
-          ) -> list[Evaluator]:
-  """The evaluators of `config.eval.evaluators` for the model `parts` at `params`.
+          caption_tokenizer=None, style_to_family: np.ndarray | None = None,
+          norm: augment.Normalization = augment.IMAGENET) -> list[Evaluator]:
+  """The evaluators of `config.eval.evaluators` for the model `parts` at `params`,
+  and the zero-shot CLIP baseline when `config.eval.zero_shot_from` is set.
 
   Args:
     config: the run's config.
@@ -54,6 +58,7 @@ def build(config: ml_collections.ConfigDict, vocab, parts: parts_lib.ModelParts,
     parts: the model's parts; `params` the parameters to evaluate.
     caption_tokenizer: the captioner's tokenizer (needed when it has one).
     style_to_family: with a hierarchical style head, the family of each style.
+    norm: the run's pixel normalisation (CLIP re-normalises from it).
   """
   names = tuple(config.eval.evaluators)
   unknown = [n for n in names if n not in NAMES]
@@ -72,24 +77,34 @@ def build(config: ml_collections.ConfigDict, vocab, parts: parts_lib.ModelParts,
                                            decoding=config.eval.caption)
       clip = (zero_shot.ZeroShotCLIP.from_pretrained(config.eval.caption.clip_from)
               if config.eval.caption.clip_from else None)
-      out.append(CaptionEvaluator(writer, vocab, config.data.caption.languages, clip=clip))
+      out.append(CaptionEvaluator(writer, vocab, config.data.caption.languages, clip=clip,
+                                  norm=norm))
+  if config.eval.zero_shot_from:
+    out.append(zero_shot_eval.ZeroShotEvaluator(
+        zero_shot.ZeroShotCLIP.from_pretrained(config.eval.zero_shot_from),
+        zero_shot.class_names_from_vocab(vocab), norm=norm))
   return out
 
 
 def run(evaluators: list[Evaluator], step, params, config: ml_collections.ConfigDict,
-        workdir: str, info, mesh) -> Evaluation:
-  """Runs `step` (`inference.forward.make_step`) over config.eval.split once.
+        workdir: str, info, mesh, *, split: str, norm: augment.Normalization) -> Evaluation:
+  """Runs `step` (`inference.forward.make_step`) over `split` once.
 
   Args:
     evaluators: from `build`.
     step, params: the jitted forward pass and the parameters.
     config, workdir, info, mesh: the run's (info: the dataset's `DatasetInfo`).
+    split: 'val' or 'test'.
+    norm: the backbone's pixel normalisation (the run record's).
   """
+  if split not in info.num_examples:
+    raise ValueError(f'the prepared dataset has no {split!r} split (it has '
+                     f'{sorted(info.num_examples)}): prepare it again')
   keep_text = any(e.needs_text for e in evaluators)
   batches = pipeline.make_eval_batches(
-      config, workdir, config.eval.split, process_index=jax.process_index(),
-      process_count=jax.process_count(), keep_text=keep_text)
-  total = -(-info.num_examples[config.eval.split] // config.data.eval_batch_size)
+      config, workdir, split, process_index=jax.process_index(),
+      process_count=jax.process_count(), keep_text=keep_text, norm=norm)
+  total = -(-info.num_examples[split] // config.data.eval_batch_size)
   for batch in tqdm(batches, total=total, desc='eval', unit='batch', leave=False,
                     disable=jax.process_index() > 0):
     text = {k: batch.pop(k) for k in pipeline.TEXT if k in batch}

@@ -1,7 +1,8 @@
 """A trained model restored from a workdir, ready to label and describe images.
 
-Used by `predict` and the web demo: it needs only the workdir (checkpoints and
-the vocabularies saved there by training), not the dataset.
+Used by `predict`, `embed` and the web demo: it needs only the workdir (the
+checkpoints, the vocabularies and the run record saved there by training), not
+the dataset, and never `init_from` or the hub.
 """
 
 import os
@@ -39,9 +40,10 @@ class Predictor:
       raise FileNotFoundError(f'{vocab_path} is missing: train a model in this workdir first')
     self.vocab = metadata.Vocabularies.from_json(vocab_path)
     self.config = config
-    self.image_size = config.data.image_size
-    # A random backbone: the checkpoint holds every weight.
-    model = factory.build_model(config, self.vocab, workdir, backbone_from='')
+    # Random weights in the trained architecture: the checkpoint holds every weight.
+    model, record = factory.restore_model(config, self.vocab, workdir)
+    self.image_size = int(record.model['image_size'])
+    self.normalization = record.normalization
     self.mesh = sharding.make_mesh()
     self.parts, self.step = checkpointing.restore_params_into(
         workdir, model, self.mesh, config.eval.step)
@@ -59,7 +61,7 @@ class Predictor:
     return self._forward(batch_images).probs
 
   def preprocess(self, rgb: np.ndarray) -> np.ndarray:
-    return augment.eval_transform(rgb, self.image_size)
+    return augment.eval_transform(rgb, self.image_size, self.normalization)
 
   def label(self, rgb: np.ndarray, *, k: int = 5, name: str | None = None) -> dict:
     """Top-k per task and both descriptions for one decoded RGB image."""

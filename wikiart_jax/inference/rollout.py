@@ -53,17 +53,18 @@ def rollout(attentions: Sequence[jax.Array]) -> jax.Array:
   return result
 
 
-def cls_patch_map(rolled: jax.Array) -> jax.Array:
+def cls_patch_map(rolled: jax.Array, prefix: int = 1) -> jax.Array:
   """CLS row over the patches as a square grid, scaled to [0, 1] per image.
 
   Args:
-    rolled: [B, N, N] from `rollout`, token 0 the CLS token and the rest a
-      row-major square grid of patches.
+    rolled: [B, N, N] from `rollout`, token 0 the CLS token, then `prefix` - 1
+      register tokens, then a row-major square grid of patches.
+    prefix: the tokens before the patches (CLS and the registers).
 
   Returns:
-    float32 [B, g, g] with g * g = N - 1.
+    float32 [B, g, g] with g * g = N - prefix.
   """
-  patches = rolled[:, 0, 1:]
+  patches = rolled[:, 0, prefix:]
   grid = int(round(np.sqrt(patches.shape[-1])))
   if grid * grid != patches.shape[-1]:
     raise ValueError(f'{patches.shape[-1]} patch tokens do not form a square grid')
@@ -84,7 +85,7 @@ def make_rollout_fn(parts: parts_lib.ModelParts
   def maps(params, images):
     model = parts.merge(params)
     _, aux = model(images, deterministic=True, return_attention=True)
-    return cls_patch_map(rollout(aux['attention']))
+    return cls_patch_map(rollout(aux['attention']), 1 + model.backbone.config.registers)
 
   return jax.jit(maps)
 

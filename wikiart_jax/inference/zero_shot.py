@@ -19,6 +19,8 @@ import numpy as np
 
 from wikiart_jax.convert import clip as convert_clip
 from wikiart_jax.convert import hub
+from wikiart_jax.convert import preprocessing
+from wikiart_jax.data.augment import IMAGENET, Normalization
 from wikiart_jax.models.clip import CLIP
 
 PROMPTS: dict[str, dict[str, tuple[str, ...]]] = {
@@ -38,12 +40,6 @@ PROMPTS: dict[str, dict[str, tuple[str, ...]]] = {
 }
 CLIPSCORE_PREFIX = 'A photo depicts '
 CLIPSCORE_WEIGHT = 2.5
-# Pixel statistics: the data pipeline normalises with ImageNet's, CLIP was trained with its own.
-_STATS = {
-    'imagenet': (np.array([0.485, 0.456, 0.406]), np.array([0.229, 0.224, 0.225])),
-    'clip': (np.array([0.48145466, 0.4578275, 0.40821073]),
-             np.array([0.26862954, 0.26130258, 0.27577711])),
-}
 
 
 def templates(task: str, lang: str = 'both') -> tuple[str, ...]:
@@ -63,15 +59,15 @@ def class_names_from_vocab(vocab) -> dict[str, list[str]]:
           'artist': list(vocab.artist_names)}
 
 
-def to_clip_pixels(images, image_size: int, normalization: str = 'imagenet') -> jax.Array:
-  """Re-normalises [B,H,W,3] images for CLIP and resizes them to `image_size`."""
-  if normalization not in _STATS:
-    raise ValueError(f"normalization must be 'imagenet' or 'clip', got {normalization!r}")
+def to_clip_pixels(images, image_size: int, source: Normalization,
+                   target: Normalization) -> jax.Array:
+  """Re-normalises [B,H,W,3] images from `source`'s statistics to CLIP's (`target`)
+  and resizes them (bicubic) to CLIP's `image_size`."""
   images = jnp.asarray(images, jnp.float32)
   if images.ndim != 4 or images.shape[-1] != 3:
     raise ValueError(f'images must be [B,H,W,3], got {tuple(images.shape)}')
-  mean, std = _STATS[normalization]
-  clip_mean, clip_std = _STATS['clip']
+  mean, std = np.asarray(source.mean), np.asarray(source.std)
+  clip_mean, clip_std = np.asarray(target.mean), np.asarray(target.std)
   images = (images * std + mean - clip_mean) / clip_std
   if images.shape[1:3] != (image_size, image_size):
     images = jax.image.resize(images, (images.shape[0], image_size, image_size, 3), 'bicubic')
@@ -95,18 +91,24 @@ def _image_embeds(graphdef, state, images):
 class ZeroShotCLIP:
   """A CLIP model and its tokenizer, with jitted, normalised text/image embeddings."""
 
-  def __init__(self, model: CLIP, tokenizer: Any, *, text_batch_size: int = 256):
+  def __init__(self, model: CLIP, tokenizer: Any, *, text_batch_size: int = 256,
+               pixels: Normalization = preprocessing.OPENAI_CLIP):
+    """Args: the model, its tokenizer, the text batch size, and the pixel
+    statistics the model was trained with (its processor's)."""
     self.model = model
     self.tokenizer = tokenizer
     self.text_batch_size = text_batch_size
+    self.pixels = pixels
     self._graphdef, self._state = nnx.split(model)
 
   @classmethod
   def from_pretrained(cls, source: str, *, dtype: str = 'float32') -> 'ZeroShotCLIP':
-    """Loads a CLIP checkpoint and its CLIPTokenizer ('hf:<id>' or a folder)."""
+    """Loads a CLIP checkpoint, its CLIPTokenizer and its image statistics
+    ('hf:<id>' or a folder)."""
     from transformers import CLIPTokenizer  # pylint: disable=g-import-not-at-top
     folder = hub.resolve(source)
-    return cls(convert_clip.load_clip(folder, dtype=dtype), CLIPTokenizer.from_pretrained(folder))
+    return cls(convert_clip.load_clip(folder, dtype=dtype), CLIPTokenizer.from_pretrained(folder),
+               pixels=preprocessing.normalization_of(folder))
 
   def tokenize(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """Token ids and mask, padded to the model's context length (one compiled shape)."""
@@ -123,9 +125,11 @@ class ZeroShotCLIP:
       chunks.append(np.asarray(_text_embeds(self._graphdef, self._state, ids, mask)))
     return np.concatenate(chunks)
 
-  def encode_images(self, images, normalization: str = 'imagenet') -> np.ndarray:
-    """L2-normalised image embeddings [B, projection_dim] of normalised pixels."""
-    pixels = to_clip_pixels(images, self.model.config.vision.image_size, normalization)
+  def encode_images(self, images, normalization: Normalization = IMAGENET) -> np.ndarray:
+    """L2-normalised image embeddings [B, projection_dim] of pixels normalised with
+    `normalization` (the run's: they are re-normalised to CLIP's)."""
+    pixels = to_clip_pixels(images, self.model.config.vision.image_size, normalization,
+                            self.pixels)
     return np.asarray(_image_embeds(self._graphdef, self._state, pixels))
 
   def class_embeddings(self, names: Sequence[str], prompts: Sequence[str]) -> np.ndarray:
@@ -135,7 +139,7 @@ class ZeroShotCLIP:
     return emb / np.linalg.norm(emb, axis=-1, keepdims=True)
 
   def clip_score(self, images, captions: Sequence[str], *,
-                 normalization: str = 'imagenet') -> np.ndarray:
+                 normalization: Normalization = IMAGENET) -> np.ndarray:
     """Per-pair CLIPScore [B] = 2.5 * max(cos(image, 'A photo depicts ' + caption), 0)."""
     if len(captions) != len(images):
       raise ValueError(f'{len(images)} images but {len(captions)} captions')

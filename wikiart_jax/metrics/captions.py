@@ -104,7 +104,7 @@ class CaptionAccumulator:
     return out
 
 
-def clip_scores(zero_shot, images, captions: Sequence[str], *,
-                normalization: str = 'imagenet') -> np.ndarray:
-  """Per-image CLIPScore [B] of English captions (inference/zero_shot.ZeroShotCLIP)."""
-  return np.asarray(zero_shot.clip_score(images, list(captions), normalization=normalization))
+def clip_scores(zero_shot, images, captions: Sequence[str], **kwargs) -> np.ndarray:
+  """Per-image CLIPScore [B] of English captions (inference/zero_shot.ZeroShotCLIP;
+  `kwargs` go to its `clip_score`, e.g. the images' `normalization`)."""
+  return np.asarray(zero_shot.clip_score(images, list(captions), **kwargs))

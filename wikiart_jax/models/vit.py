@@ -29,6 +29,12 @@ LayerNorm weight -> scale.
   layernorm                     <- layernorm  <- post_layernorm
   pooler/{kernel,bias}          <- pooler.dense  <- (none)
 
+timm's ViTs (convert/timm.py) add two options: `layer_scale` (DINOv2's LayerScale,
+layers/{i}/attention_scale and mlp_scale) and `registers` (register tokens after
+CLS, embeddings/registers; with `position_on_class=False` the position table
+covers the patches only, as timm's no_embed_class). Registers are dropped from
+the output tokens.
+
 Attention-probability dropout is not implemented (HF ViT and CLIP default it to 0);
 `dropout` applies where HF applies `hidden_dropout_prob`: embeddings, attention output
 and MLP output.
@@ -98,6 +104,9 @@ class ViTConfig:
   param_dtype: str = 'float32'
   attention: str = 'auto'  # auto | xla | cudnn
   remat: str = 'none'  # none | full | dots: what each block keeps for the backward pass
+  layer_scale: bool = False  # a learned per-channel scale on each residual branch (DINOv2)
+  registers: int = 0  # register tokens after CLS (DINOv2 reg4); dropped from the output
+  position_on_class: bool = True  # False: the position table covers the patches only
 
   def __post_init__(self):
     if self.activation not in _ACTIVATIONS:
@@ -115,6 +124,8 @@ class ViTConfig:
                        f'model.patch_size {self.patch_size}')
     if not 0.0 <= self.dropout < 1.0:
       raise ValueError(f'model.dropout must be in [0, 1), got {self.dropout}')
+    if self.registers < 0:
+      raise ValueError(f'model.registers must be >= 0, got {self.registers}')
     if self.remat not in _REMAT_POLICIES:
       raise ValueError(f'model.remat must be one of {sorted(_REMAT_POLICIES)}, '
                        f'got {self.remat!r}')
@@ -141,9 +152,18 @@ class ViTConfig:
     return cls.from_variant(model_config['variant'], **overrides)
 
   @property
+  def num_patches(self) -> int:
+    return (self.image_size // self.patch_size) ** 2
+
+  @property
   def num_tokens(self) -> int:
-    """Patches plus the CLS token."""
-    return (self.image_size // self.patch_size) ** 2 + 1
+    """The output tokens: the patches plus the CLS token."""
+    return self.num_patches + 1
+
+  @property
+  def sequence_length(self) -> int:
+    """The tokens inside the blocks: CLS, the registers, the patches."""
+    return self.num_tokens + self.registers
 
 
 @flax.struct.dataclass
@@ -156,9 +176,10 @@ class BackboneOutput:
       raw (CLIP's last_hidden_state) with 'cls'.
     hidden_states: with `return_hidden_states`, HF's `hidden_states`: the tokens
       entering the first block (after pre_layernorm), then every block's output
-      (L + 1 arrays); else None.
+      (L + 1 arrays, registers included); else None.
     attention: with `return_attention`, every block's attention probabilities
-      [B, heads, N, N] float32 (computed on the XLA path); else None.
+      [B, heads, S, S] float32 over the S = `sequence_length` tokens inside the
+      blocks (computed on the XLA path); else None.
   """
   pooled: jax.Array
   tokens: jax.Array
@@ -187,8 +208,11 @@ class Embeddings(nnx.Module):
         use_bias=cfg.patch_bias, dtype=cfg.dtype, param_dtype=cfg.param_dtype,
         kernel_init=_INIT, rngs=rngs)
     self.cls_token = nnx.Param(_INIT(rngs.params(), (1, 1, d), cfg.param_dtype))
-    self.position_embeddings = nnx.Param(
-        _INIT(rngs.params(), (1, cfg.num_tokens, d), cfg.param_dtype))
+    rows = cfg.num_tokens if cfg.position_on_class else cfg.num_patches
+    self.position_embeddings = nnx.Param(_INIT(rngs.params(), (1, rows, d), cfg.param_dtype))
+    self.registers = (nnx.Param(_INIT(rngs.params(), (1, cfg.registers, d), cfg.param_dtype))
+                      if cfg.registers else None)
+    self.position_on_class = cfg.position_on_class
     self.dropout = nnx.Dropout(cfg.dropout)
     self.dtype = cfg.dtype
 
@@ -196,9 +220,16 @@ class Embeddings(nnx.Module):
     x = self.patch_embeddings(images.astype(self.dtype))
     b, h, w, d = x.shape
     x = x.reshape(b, h * w, d)  # row-major patches, as HF's flatten(2)
+    positions = self.position_embeddings[...].astype(self.dtype)
     cls = jnp.broadcast_to(self.cls_token[...].astype(self.dtype), (b, 1, d))
-    x = jnp.concatenate([cls, x], axis=1)
-    x = x + self.position_embeddings[...].astype(self.dtype)
+    if self.position_on_class:
+      x = jnp.concatenate([cls, x], axis=1) + positions
+    else:  # registers' layout (timm's no_embed_class): CLS and registers take no position
+      x = jnp.concatenate([cls, x + positions], axis=1)
+    if self.registers is not None:
+      registers = jnp.broadcast_to(self.registers[...].astype(self.dtype),
+                                   (b,) + self.registers.shape[1:])
+      x = jnp.concatenate([x[:, :1], registers, x[:, 1:]], axis=1)
     return self.dropout(x, deterministic=deterministic, rngs=rngs)
 
 
@@ -248,11 +279,21 @@ class Block(nnx.Module):
     self.layernorm_after = _layernorm(cfg, rngs)
     self.mlp = Mlp(cfg, rngs=rngs)
     self.dropout = nnx.Dropout(cfg.dropout)
+    d = cfg.hidden_size
+    # LayerScale (Touvron et al. 2021; DINOv2): timm's init_values start them at 1e-5.
+    self.attention_scale = (nnx.Param(jnp.full((d,), 1e-5, cfg.param_dtype))
+                            if cfg.layer_scale else None)
+    self.mlp_scale = (nnx.Param(jnp.full((d,), 1e-5, cfg.param_dtype))
+                      if cfg.layer_scale else None)
 
   def __call__(self, x, *, deterministic, rngs, return_weights=False):
     y, weights = self.attention(self.layernorm_before(x), return_weights=return_weights)
+    if self.attention_scale is not None:
+      y = y * self.attention_scale[...].astype(y.dtype)
     x = x + self.dropout(y, deterministic=deterministic, rngs=rngs)
     y = self.mlp(self.layernorm_after(x))
+    if self.mlp_scale is not None:
+      y = y * self.mlp_scale[...].astype(y.dtype)
     x = x + self.dropout(y, deterministic=deterministic, rngs=rngs)
     return x, weights
 
@@ -308,6 +349,8 @@ class ViT(nnx.Module):
       hidden_states.append(x)
       attention.append(weights)
 
+    if cfg.registers:  # scratch tokens (Darcet et al. 2024): not part of the output
+      x = jnp.concatenate([x[:, :1], x[:, 1 + cfg.registers:]], axis=1)
     if cfg.final_norm == 'all':
       tokens = self.layernorm(x)
       cls = tokens[:, 0]

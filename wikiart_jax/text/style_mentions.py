@@ -20,7 +20,9 @@ def _style_forms() -> dict[str, list[tuple[str, str]]]:
       for style, text in table.items():
         text = re.sub(r"^(l'|le |la |les )", '', text.lower())
         pairs.append((text, style))
-    forms[lang] = sorted(set(pairs), key=lambda p: -len(p[0]))
+    # Longest first; among equal lengths by text, so that the order (and which style
+    # a sentence naming two is read as) never depends on Python's hash seed.
+    forms[lang] = sorted(set(pairs), key=lambda p: (-len(p[0]), p))
   return forms
 
 

@@ -114,14 +114,19 @@ def training_texts(vocab, *, years: Sequence[int] = (1500, 1750, 1880, 1919),
 
 
 def tokenizer_source(caption_config, vocab, workdir: str) -> str:
-  """`caption_config.tokenizer` ('hf:<id>' or a folder), or, when it is '', the folder
-  of the demo BPE, built once in <workdir>/caption_tokenizer from `training_texts(vocab)`.
+  """The run's caption tokenizer folder, `<workdir>/caption_tokenizer`, made once.
 
-  A source string (not a tokenizer object) keeps the caption transform cheap to pickle.
+  The first call saves a copy of `caption_config.tokenizer` ('hf:<id>' or a
+  folder) there, or, when that is '', builds the demo BPE there from
+  `training_texts(vocab)`. Every later call, and every mode restoring the run
+  (eval, predict, serve, embed), reads the copy: no hub access after training.
+  A folder path (not a tokenizer object) keeps the caption transform cheap to pickle.
   """
-  if caption_config.tokenizer:
-    return caption_config.tokenizer
   folder = os.path.join(workdir, 'caption_tokenizer')
-  if not os.path.isfile(os.path.join(folder, 'tokenizer.json')):
+  if os.path.isfile(os.path.join(folder, 'tokenizer_config.json')):
+    return folder
+  if caption_config.tokenizer:
+    load_tokenizer(caption_config.tokenizer).save_pretrained(folder)
+  else:
     build_demo_tokenizer(folder, training_texts(vocab))
   return folder

@@ -56,6 +56,7 @@ class RunSetup:
     style_to_family: with a hierarchical style head, each style's family.
     num_layers: the backbone's blocks.
     captioning: whether the model has a captioner.
+    record: what rebuilds the model (architecture, normalisation, decoder sizes).
   """
   info: dataset.DatasetInfo
   mesh: jax.sharding.Mesh
@@ -63,19 +64,26 @@ class RunSetup:
   style_to_family: np.ndarray | None
   num_layers: int
   captioning: bool
+  record: factory.RunRecord
+
+  @classmethod
+  def of(cls, info, mesh, model, record, parts=None) -> 'RunSetup':
+    return cls(info=info, mesh=mesh, parts=parts or parts_lib.split(model),
+               style_to_family=model.style_to_family,
+               num_layers=model.backbone.config.num_layers,
+               captioning=model.captioner is not None, record=record)
 
 
 def setup(config: ml_collections.ConfigDict, workdir: str) -> RunSetup:
-  """Dataset info, mesh and the model (its vocabularies written into the workdir)."""
+  """Dataset info, mesh and the model; the vocabularies and the run record go
+  into the workdir, so that every later mode rebuilds the model from it alone."""
   info = prepare_once(config, workdir)
   mesh = sharding.make_mesh(config.train.fsdp)
-  model = factory.build_model(config, info.vocab, workdir)
+  model, record = factory.build_with_record(config, info.vocab, workdir)
   if jax.process_index() == 0:
     info.vocab.to_json(os.path.join(workdir, checkpointing.VOCAB_FILE))
-  return RunSetup(info=info, mesh=mesh, parts=parts_lib.split(model),
-                  style_to_family=model.style_to_family,
-                  num_layers=model.backbone.config.num_layers,
-                  captioning=model.captioner is not None)
+    record.save(workdir)
+  return RunSetup.of(info, mesh, model, record)
 
 
 def _window_scalars(window) -> dict[str, float]:
@@ -93,16 +101,18 @@ def _train_iter(config, workdir: str, run: RunSetup):
     assert caption_transform.tokenizer is not None
   return pipeline.make_train_iter(
       config, workdir, process_index=jax.process_index(), process_count=jax.process_count(),
-      caption_transform=caption_transform)
+      caption_transform=caption_transform, norm=run.record.normalization)
 
 
 def evaluate_params(config, workdir: str, run: RunSetup, step_fn, params,
-                    caption_tokenizer=None) -> evaluators.Evaluation:
-  """Runs the configured evaluators on `params` over config.eval.split."""
+                    caption_tokenizer=None, split: str = 'val') -> evaluators.Evaluation:
+  """Runs the configured evaluators on `params` over `split`."""
   built = evaluators.build(config, run.info.vocab, run.parts, params,
                            caption_tokenizer=caption_tokenizer,
-                           style_to_family=run.style_to_family)
-  return evaluators.run(built, step_fn, params, config, workdir, run.info, run.mesh)
+                           style_to_family=run.style_to_family,
+                           norm=run.record.normalization)
+  return evaluators.run(built, step_fn, params, config, workdir, run.info, run.mesh,
+                        split=split, norm=run.record.normalization)
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
@@ -190,6 +200,24 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
         progress.write(f'step {step} eval: {evaluation.line}')
         ckpt.save(step, state, train_iter, metrics=summaries.flat_eval(evaluation.metrics))
         last_saved = step
+  if 'test' in run.info.num_examples:
+    _report_test(config, workdir, run, ckpt, state, eval_step, caption_tokenizer, report)
   ckpt.close()
   report.close()
   return report.metrics_json()
+
+
+def _report_test(config, workdir: str, run: RunSetup, ckpt, state, eval_step,
+                 caption_tokenizer, report) -> None:
+  """The test split's metrics of the checkpoint val selected (the best on
+  eval.best_metric), once, after training."""
+  step = ckpt.best_step() or ckpt.latest_step()
+  # A reader of its own: the writer's handlers are set for whole states (StandardSave).
+  reader = checkpointing.Checkpointer(workdir, read_only=True)
+  params = reader.restore_params(step, checkpointing.abstract_like(state.params))
+  reader.close()
+  evaluation = evaluate_params(config, workdir, run, eval_step, params, caption_tokenizer,
+                               split='test')
+  report.write_eval(step, evaluation.metrics, run.info.vocab, samples=evaluation.samples,
+                    split='test')
+  print(f'step {step} test: {evaluation.line}', flush=True)

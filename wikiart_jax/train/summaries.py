@@ -1,9 +1,11 @@
 """What a run reports: TensorBoard scalars and images, metrics.json, confusion PNGs.
 
 `metrics.json` follows the command-line contract (DESIGN.md):
-`{"step": int, "eval": {"style": {"top1", "top5", "f1_macro"}, ...}}`, plus the
-latest training scalars and the history of every evaluation of the run. The
-'eval' section holds every evaluator's entries (evaluators/), numbers only.
+`{"step": int, "eval": {"style": {"top1", "top5", "f1_macro"}, ...}}` on the
+val split, `"test"` with the same structure on the test split (of the checkpoint
+val selected, at `"test_step"`), the latest training scalars and the history of
+every evaluation of the run. The 'eval' and 'test' sections hold every
+evaluator's entries (evaluators/), numbers only.
 """
 
 import json
@@ -15,6 +17,7 @@ import ml_collections
 import numpy as np
 
 from wikiart_jax import plots
+from wikiart_jax.train import tracking
 
 
 def _is_number(value) -> bool:
@@ -60,13 +63,10 @@ class RunSummary:
   """Writes a run's summaries; only process 0 writes files."""
 
   def __init__(self, workdir: str, config: ml_collections.ConfigDict):
-    # Imported here: clu's writers import TensorFlow, which the GPU image lacks.
-    from clu import metric_writers  # pylint: disable=g-import-not-at-top
     self.workdir = workdir
     self._config = config
     self._is_writer = jax.process_index() == 0
-    self.writer = metric_writers.create_default_writer(
-        workdir, just_logging=not self._is_writer, asynchronous=False)
+    self.writer = tracking.make_writer(workdir, config)  # TensorBoard (+ wandb)
     self._path = os.path.join(workdir, 'metrics.json')
     self._payload = {'step': 0, 'eval': {}, 'train': {}, 'history': []}
 
@@ -82,7 +82,8 @@ class RunSummary:
     self._payload['train']['step'] = step
 
   def write_eval(self, step: int, metrics: dict[str, dict], vocab, *,
-                 from_eval_mode: bool = False, samples: list[dict] | None = None) -> None:
+                 from_eval_mode: bool = False, samples: list[dict] | None = None,
+                 split: str = 'val') -> None:
     """Scalars, confusion matrices (PNG + TensorBoard), descriptions, metrics.json.
 
     Args:
@@ -91,21 +92,32 @@ class RunSummary:
       vocab: the dataset's vocabularies (confusion matrix labels).
       from_eval_mode: the entry comes from `mode=eval` (kept apart in the history).
       samples: generated descriptions to show ({'lang', 'generated', 'reference'}).
+      split: 'val' goes to metrics.json's `eval`, 'test' to `test` (with
+        `test_step`, the step of the checkpoint that val selected).
     """
-    self.writer.write_scalars(step, {f'eval/{k}': v for k, v in flat_eval(metrics).items()})
+    if split not in ('val', 'test'):
+      raise ValueError(f"split must be 'val' or 'test', got {split!r}")
+    prefix = 'eval' if split == 'val' else 'test'
+    self.writer.write_scalars(step, {f'{prefix}/{k}': v
+                                     for k, v in flat_eval(metrics).items()})
     summary = {name: entry_summary(entry) for name, entry in metrics.items()}
     if samples:
       self.writer.write_texts(step, {
-          f'eval/description_{i}': f"[{s['lang']}] {s['generated']}  \n(reference: {s['reference']})"
+          f'{prefix}/description_{i}': f"[{s['lang']}] {s['generated']}  \n"
+                                       f"(reference: {s['reference']})"
           for i, s in enumerate(samples)})
-    entry = {'step': step, 'eval': summary}
-    if from_eval_mode:
-      entry['mode'] = 'eval'
-    self._payload['history'] = [
-        h for h in self._payload['history']
-        if not (h['step'] == step and h.get('mode') == entry.get('mode'))] + [entry]
-    self._payload['step'] = step
-    self._payload['eval'] = summary
+    if split == 'test':
+      self._payload['test'] = summary
+      self._payload['test_step'] = step
+    else:
+      entry = {'step': step, 'eval': summary}
+      if from_eval_mode:
+        entry['mode'] = 'eval'
+      self._payload['history'] = [
+          h for h in self._payload['history']
+          if not (h['step'] == step and h.get('mode') == entry.get('mode'))] + [entry]
+      self._payload['step'] = step
+      self._payload['eval'] = summary
     if not self._is_writer:
       return
     images = {}
@@ -115,9 +127,10 @@ class RunSummary:
         continue
       fig = plots.confusion_figure(
           metrics[task]['confusion'], names[task], top_n=top_n,
-          title=f'{task} confusion, step {step}')
-      plots.save_png(fig, os.path.join(self.workdir, f'confusion_{task}.png'))
-      images[f'eval/confusion_{task}'] = plots.figure_to_array(fig)[None]
+          title=f'{task} confusion, {split}, step {step}')
+      suffix = '' if split == 'val' else '_test'
+      plots.save_png(fig, os.path.join(self.workdir, f'confusion_{task}{suffix}.png'))
+      images[f'{prefix}/confusion_{task}'] = plots.figure_to_array(fig)[None]
     self.writer.write_images(step, images)
     self.writer.flush()
     _write_json_atomically(self._path, self._payload)

@@ -31,7 +31,7 @@ def serve(config: ml_collections.ConfigDict, workdir: str, *, block: bool = True
   """
   demo = app.Demo(config, workdir)
   # Compile both forward passes now, not on the first visitor's request.
-  size = config.data.image_size
+  size = demo.predictor.image_size
   demo.analyse(np.zeros((size, size, 3), np.uint8))
   blocks = app.build_blocks(demo)
   blocks.queue(default_concurrency_limit=CONCURRENCY)
