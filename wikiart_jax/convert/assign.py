@@ -77,6 +77,20 @@ def add_embed(m: Mapping, key: str, path: Path) -> None:
   m[key + '.weight'] = (path + ('embedding',), keep)
 
 
+def head_is_tied(tensors, head_key: str, embed_key: str) -> bool:
+  """Whether a checkpoint's LM head is its embedding: no head tensor, or an equal one
+  (transformers unties only a head that differs)."""
+  if head_key not in tensors:
+    return True
+  head, embed = tensors[head_key], tensors.get(embed_key)
+  return embed is not None and head.shape == embed.shape and bool((head == embed).all())
+
+
+def exactly(key: str) -> str:
+  """A regex matching only `key` (for `load_into`'s `ignore`)."""
+  return f'^{re.escape(key)}$'
+
+
 def nest(m: Mapping, path: Path) -> Mapping:
   """The same mapping for a submodule found at `path` in a bigger model."""
   return {k: (path + p, t) for k, (p, t) in m.items()}

@@ -1,4 +1,5 @@
-"""A classifier's backbone from any image tower we read: Hugging Face (ViT, CLIP, GIT) or timm.
+"""A classifier's backbone from any image tower we read: Hugging Face (ViT, CLIP, GIT,
+BLIP-2) or timm.
 
 `backbone_config_overrides(source)` gives the config.model fields a checkpoint
 implies (its architecture wins over the experiment config), and
@@ -13,6 +14,7 @@ from typing import Any
 
 from flax import nnx
 
+from wikiart_jax.convert import blip2 as convert_blip2
 from wikiart_jax.convert import hub
 from wikiart_jax.convert import timm as convert_timm
 from wikiart_jax.convert import vit as convert_vit
@@ -24,6 +26,8 @@ def config_fields(source: str) -> dict[str, Any]:
   hf = hub.read_config(hub.resolve(source))
   if convert_timm.is_timm(hf):
     return convert_timm.config_fields(hf)
+  if hf.get('model_type') == convert_blip2.MODEL_TYPE:
+    return convert_blip2.vision_fields(hf)
   return convert_vit.config_fields(hf)
 
 
@@ -48,7 +52,10 @@ def init_backbone_from(classifier: nnx.Module, source: str) -> None:
 
 def load_into(vit: ViT, source: str) -> None:
   """Loads a checkpoint's image tower (Hugging Face or timm) into `vit`, strictly."""
-  if convert_timm.is_timm(hub.read_config(hub.resolve(source))):
+  hf = hub.read_config(hub.resolve(source))
+  if convert_timm.is_timm(hf):
     convert_timm.load_into_vit(vit, source)
+  elif hf.get('model_type') == convert_blip2.MODEL_TYPE:
+    convert_blip2.load_vision_into(vit, source)
   else:
     convert_vit.load_into_vit(vit, source)

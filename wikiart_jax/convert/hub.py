@@ -8,11 +8,13 @@ nothing here imports torch.
 
 from __future__ import annotations
 
+import collections.abc
 import json
 import os
 from typing import Any
 
 import numpy as np
+from safetensors import safe_open
 from safetensors.numpy import load_file
 
 from wikiart_jax.core import CheckpointError
@@ -64,6 +66,56 @@ def read_tensors(folder: str) -> dict[str, np.ndarray]:
     except Exception as e:  # corrupt file or a dtype numpy lacks (bfloat16)
       raise CheckpointError(f'cannot read {path}: {type(e).__name__}: {e}') from e
   return tensors
+
+
+class LazyTensors(collections.abc.Mapping):
+  """Checkpoint key -> numpy array, read from its shard only when asked.
+
+  For checkpoints of billions of parameters (BLIP-2): converting one tensor at a
+  time keeps one tensor in host memory, not the whole file. A sharded folder is
+  read through its `model.safetensors.index.json`; a shard it names that is not
+  there is an error naming the index, the shard and a key it holds. bfloat16 and
+  float16 tensors are read too (numpy holds them through ml_dtypes).
+  """
+
+  def __init__(self, folder: str):
+    index = os.path.join(folder, 'model.safetensors.index.json')
+    self._file: dict[str, str] = {}
+    if os.path.isfile(index):
+      try:
+        with open(index, encoding='utf-8') as f:
+          weight_map = json.load(f)['weight_map']
+      except (OSError, ValueError, KeyError) as e:
+        raise CheckpointError(f'cannot read {index}: {e}') from e
+      for key, shard in sorted(weight_map.items()):
+        path = os.path.join(folder, shard)
+        if not os.path.isfile(path):
+          raise CheckpointError(f'{index}: shard {shard} (holding {key!r}) is missing')
+        self._file[key] = path
+      return
+    for path in _safetensors_files(folder):
+      try:
+        with safe_open(path, 'np') as f:
+          self._file.update((key, path) for key in f.keys())
+      except Exception as e:  # not a safetensors file
+        raise CheckpointError(f'cannot read {path}: {type(e).__name__}: {e}') from e
+
+  def __getitem__(self, key: str) -> np.ndarray:
+    path = self._file[key]
+    try:
+      with safe_open(path, 'np') as f:
+        return f.get_tensor(key)
+    except TypeError:  # a dtype plain numpy lacks (bfloat16): read through jax
+      with safe_open(path, 'flax') as f:
+        return np.asarray(f.get_tensor(key))
+    except Exception as e:  # a truncated shard, a key the index invents
+      raise CheckpointError(f'cannot read {key!r} from {path}: {type(e).__name__}: {e}') from e
+
+  def __iter__(self):
+    return iter(self._file)
+
+  def __len__(self) -> int:
+    return len(self._file)
 
 
 def _safetensors_files(folder: str) -> list[str]:

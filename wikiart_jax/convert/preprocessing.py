@@ -4,7 +4,7 @@ transformers folders say it in `preprocessor_config.json` (`image_mean`,
 `image_std`, `resample` as a PIL filter number), timm folders in config.json's
 `pretrained_cfg` (`mean`, `std`, `interpolation`). A folder without either gets
 its family's processor defaults (transformers' ViTImageProcessor: 0.5 / 0.5
-bilinear; CLIP and GIT towers: OpenAI CLIP's statistics, bicubic).
+bilinear; CLIP, GIT and BLIP-2 towers: OpenAI CLIP's statistics, bicubic).
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ from wikiart_jax.data.augment import Normalization
 HALF = Normalization((0.5, 0.5, 0.5), (0.5, 0.5, 0.5), 'bilinear')
 OPENAI_CLIP = Normalization((0.48145466, 0.4578275, 0.40821073),
                             (0.26862954, 0.26130258, 0.27577711), 'bicubic')
+# BLIP-2's BlipImageProcessor defaults to OpenAI CLIP's statistics, bicubic.
 _DEFAULTS = {'vit': HALF, 'clip': OPENAI_CLIP, 'clip_vision_model': OPENAI_CLIP,
-             'git': OPENAI_CLIP}
+             'git': OPENAI_CLIP, 'blip-2': OPENAI_CLIP}
 # PIL's filter numbers, as transformers stores `resample`.
 _RESAMPLE = {2: 'bilinear', 3: 'bicubic'}
 

@@ -50,6 +50,7 @@ from flax import nnx
 
 from wikiart_jax.models import activations
 from wikiart_jax.models import attention as attention_lib
+from wikiart_jax.models import fused_qkv
 
 # variant -> (patch_size, hidden_size, num_layers, num_heads, mlp_dim).
 _SIZES = {
@@ -99,7 +100,8 @@ class ViTConfig:
   pre_layernorm: bool = False
   patch_bias: bool = True
   final_norm: str = 'all'  # all | cls
-  pooler: str = 'none'  # none | tanh
+  pooler: str = 'none'  # none | tanh | norm (the final norm again on CLS, as BLIP-2's tower)
+  qkv: str = 'separate'  # separate | fused (one qkv projection, as BLIP-2's EVA tower)
   dtype: str = 'float32'  # compute dtype
   param_dtype: str = 'float32'
   attention: str = 'auto'  # auto | xla | cudnn
@@ -114,8 +116,10 @@ class ViTConfig:
                        f'got {self.activation!r}')
     if self.final_norm not in ('all', 'cls'):
       raise ValueError(f"model.final_norm must be 'all' or 'cls', got {self.final_norm!r}")
-    if self.pooler not in ('none', 'tanh'):
-      raise ValueError(f"model.pooler must be 'none' or 'tanh', got {self.pooler!r}")
+    if self.pooler not in ('none', 'tanh', 'norm'):
+      raise ValueError(f"model.pooler must be 'none', 'tanh' or 'norm', got {self.pooler!r}")
+    if self.qkv not in ('separate', 'fused'):
+      raise ValueError(f"model.qkv must be 'separate' or 'fused', got {self.qkv!r}")
     if self.hidden_size % self.num_heads:
       raise ValueError(f'model.hidden_size {self.hidden_size} is not divisible by '
                        f'model.num_heads {self.num_heads}')
@@ -275,7 +279,11 @@ class Block(nnx.Module):
 
   def __init__(self, cfg: ViTConfig, *, rngs: nnx.Rngs):
     self.layernorm_before = _layernorm(cfg, rngs)
-    self.attention = Attention(cfg, rngs=rngs)
+    self.attention = (Attention(cfg, rngs=rngs) if cfg.qkv == 'separate' else
+                      fused_qkv.FusedQKVAttention(
+                          cfg.hidden_size, cfg.num_heads, implementation=cfg.attention,
+                          dtype=cfg.dtype, param_dtype=cfg.param_dtype, kernel_init=_INIT,
+                          rngs=rngs))
     self.layernorm_after = _layernorm(cfg, rngs)
     self.mlp = Mlp(cfg, rngs=rngs)
     self.dropout = nnx.Dropout(cfg.dropout)
@@ -357,7 +365,10 @@ class ViT(nnx.Module):
     else:
       tokens = x
       cls = self.layernorm(x[:, 0])
-    pooled = jnp.tanh(self.pooler(cls)) if self.pooler is not None else cls
+    if cfg.pooler == 'norm':  # transformers' Blip2VisionModel normalises CLS twice
+      pooled = self.layernorm(cls)
+    else:
+      pooled = jnp.tanh(self.pooler(cls)) if self.pooler is not None else cls
 
     return BackboneOutput(
         pooled=pooled, tokens=tokens,
