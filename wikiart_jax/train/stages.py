@@ -7,7 +7,9 @@
 epochs. An empty string is one stage that trains everything.
 
 Each parameter gets a group label: 'heads', 'backbone' (or 'backbone_<i>' with
-layer-wise decay) or 'frozen'. The optimizer gives each group its own AdamW and
+layer-wise decay) or 'frozen'. A BLIP-2 captioner's language model is frozen in
+every stage (only LoRA adapters on it train, with the heads); its Q-Former,
+projection and query tokens train with the heads. The optimizer gives each group its own AdamW and
 learning rate and gives 'frozen' `optax.set_to_zero()` (no state); the train step
 stops gradients at frozen parameters, so no backward pass runs through them.
 """
@@ -23,6 +25,10 @@ HEADS = 'heads'
 BACKBONE = 'backbone'
 _ITEM = re.compile(r'^\s*(\d+)\s*:\s*(heads|all|last(\d+))\s*$')
 _LAYER = re.compile(r'^backbone/layers/(\d+)/')
+# Frozen whatever the stage: BLIP-2's language model (models/blip2_captioner.py),
+# except the LoRA adapters qwix adds next to its kernels (`kernel_lora_a` / `_b`).
+_ALWAYS_FROZEN = 'captioner/decoder/language_model/'
+_ADAPTER = re.compile(r'_lora_[ab]$')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,6 +73,8 @@ def index_at(stages: list[Stage], step: int) -> int:
 
 def group(name: str, stage: Stage, num_layers: int, layer_decay: float) -> str:
   """The optimizer group of the parameter at path `name` during `stage`."""
+  if name.startswith(_ALWAYS_FROZEN):
+    return HEADS if _ADAPTER.search(name) else FROZEN
   if not name.startswith('backbone/'):
     return HEADS
   if stage.blocks == 0:

@@ -2,7 +2,9 @@
 
 A pure function of arrays: the model is rebuilt from its parts inside the trace
 (`ModelParts.merge`), so jit sees only (state, batch) and the train state is
-donated. Gradient accumulation runs the micro-batches in a `lax.scan`
+donated. Only the trainable parameters are differentiated: frozen ones (a frozen
+backbone, BLIP-2's language model) get no gradient buffer, no accumulation
+carry and no backward pass of their own, and may be stored in any dtype (int8). Gradient accumulation runs the micro-batches in a `lax.scan`
 (train/accumulation.py); each task's loss is normalised by its label count over
 the whole batch, so k micro-batches of b give the same update as one batch of k*b.
 """
@@ -59,18 +61,27 @@ def make_train_step(parts: parts_lib.ModelParts, tx: optax.GradientTransformatio
     schedule: the learning rate to log (the heads').
     dropout_key: base key, folded with the step (and micro-batch).
     style_to_family: for a hierarchical style head.
-    trainable: a pytree of bools like the params; gradients stop at False
-      leaves, so no backward pass runs through frozen blocks. None: all train.
+    trainable: a pytree of bools like the params; False leaves are not
+      differentiated (their update is zero). None: all train.
     state_sharding, mesh: the train state's layout (FSDP) to keep across steps;
       None lets jit follow its inputs.
   """
   accum = int(train_config.grad_accum_steps)
+  treedef = jax.tree.structure(parts.params)
+  mask = ([True] * treedef.num_leaves if trainable is None
+          else [bool(t) for t in jax.tree.leaves(trainable)])
 
-  def loss_fn(params, micro, key, denominators):
-    if trainable is not None:
-      params = jax.tree.map(
-          lambda p, t: p if t else jax.lax.stop_gradient(p), params, trainable)
-    model = parts.merge(params)
+  def split(params) -> tuple[list, list]:
+    leaves = treedef.flatten_up_to(params)
+    return ([x for x, t in zip(leaves, mask) if t],
+            [x for x, t in zip(leaves, mask) if not t])
+
+  def join(trained: list, frozen: list):
+    trained, frozen = iter(trained), iter(frozen)
+    return treedef.unflatten([next(trained) if t else next(frozen) for t in mask])
+
+  def loss_fn(trained, frozen, micro, key, denominators):
+    model = parts.merge(join(trained, frozen))
     outputs, aux = model(micro['image'], deterministic=False, rngs=nnx.Rngs(dropout=key))
     loss, per_task = losses.multitask_loss(
         outputs, micro, train_config, style_to_family=style_to_family,
@@ -92,9 +103,12 @@ def make_train_step(parts: parts_lib.ModelParts, tx: optax.GradientTransformatio
 
   def train_step(state: state_lib.TrainState, batch: dict):
     denominators = _label_counts(batch, style_to_family)
+    trained, frozen = split(state.params)
     (loss, (means, outputs)), grads = accumulation.accumulate_gradients(
-        lambda params, micro, key: grad_fn(params, micro, key, denominators),
-        state.params, batch, accum, jax.random.fold_in(dropout_key, state.step))
+        lambda params, micro, key: grad_fn(params, frozen, micro, key, denominators),
+        trained, batch, accum, jax.random.fold_in(dropout_key, state.step))
+    # Frozen leaves: zeros that the optimizer's set_to_zero ignores (XLA folds them).
+    grads = join(grads, [jnp.zeros_like(x) for x in frozen])
     updates, opt_state = tx.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
     # (sum, count) per task: the means were taken over the batch's label counts.
