@@ -73,16 +73,22 @@ def get_config() -> ml_collections.ConfigDict:
   model.pre_layernorm = False  # CLIP vision applies a LayerNorm before the blocks
   model.patch_bias = True  # CLIP's patch embedding has no bias
   model.final_norm = 'all'  # all: LayerNorm on every token (HF ViT); cls: on CLS only (CLIP)
-  model.pooler = 'none'  # none: pooled = CLS; tanh: HF ViTPooler dense + tanh
+  model.pooler = 'none'  # none: pooled = CLS; tanh: HF ViTPooler dense + tanh; norm: the final norm on CLS again (BLIP-2)
+  model.qkv = 'separate'  # separate: query/key/value projections; fused: one qkv projection (BLIP-2's EVA tower)
   model.head_hidden = 0  # hidden width of the MLP heads; 0 = a linear head
   model.head_dropout = 0.0
   model.hierarchical_style = False  # P(style) = P(family) * P(style | family)
   model.style_families = ml_collections.ConfigDict(
       {k: list(v) for k, v in STYLE_FAMILIES.items()})
   model.dtype = 'bfloat16'  # compute dtype; parameters stay float32
-  model.captioner = 'none'  # none | git (GIT decoder over [image; text]) | prefix (GPT-2 with an image prefix)
+  model.captioner = 'none'  # none | git (GIT decoder over [image; text]) | prefix (GPT-2 with an image prefix) | blip2 (Q-Former + OPT or Flan-T5)
   model.caption_decoder = ml_collections.ConfigDict()
-  model.caption_decoder.init_from = ''  # 'hf:<id>' or folder of a GIT (git) or GPT-2 (prefix); its config.json sets the sizes
+  model.caption_decoder.init_from = ''  # 'hf:<id>' or folder of a GIT (git), GPT-2 (prefix) or BLIP-2 (blip2: also the backbone and tokenizer unless set); its config.json sets the sizes
+  model.caption_decoder.architecture = ''  # blip2 without init_from: blip2-opt-2.7b | blip2-flan-t5-xl sizes, random weights (bench, tests)
+  model.caption_decoder.lm_dtype = 'float32'  # blip2: storage of the frozen language model; bfloat16 halves it
+  model.caption_decoder.lora_rank = 0  # blip2: LoRA adapters of this rank on the language model's attention (qwix); 0 = none
+  model.caption_decoder.lora_alpha = 16.0  # blip2: LoRA scale alpha / rank
+  model.caption_decoder.int8 = False  # blip2: the frozen language model's weights in int8 (qwix PTQ)
   model.caption_decoder.hidden_size = 512
   model.caption_decoder.num_layers = 4
   model.caption_decoder.num_heads = 8
@@ -187,3 +193,29 @@ def use_the_plan_recipe(config: ml_collections.ConfigDict) -> None:
   config.train.backbone_learning_rate = 1e-5
   config.train.lambda_artist = 0.5
   config.train.lambda_genre = 1.0
+
+
+def use_blip2(config: ml_collections.ConfigDict, checkpoint: str, architecture: str) -> None:
+  """A BLIP-2 captioner from `checkpoint` ('hf:<id>' or folder): BLIP-2's EVA ViT-g is the
+  backbone (the heads read its pooled output), its Q-Former and projection train, its
+  language model (stored in bfloat16) stays frozen; the tokenizer is the checkpoint's."""
+  config.init_from = ''  # the backbone is the checkpoint's own image tower
+  # EVA ViT-g as BLIP-2 ships it, spelt out so a random init (bench, tests) matches it.
+  model = config.model
+  model.variant = 'L/14'
+  model.hidden_size, model.num_layers, model.num_heads, model.mlp_dim = 1408, 39, 16, 6144
+  model.layer_norm_eps = 1e-6
+  model.activation = 'gelu'
+  model.pre_layernorm = False
+  model.patch_bias = True
+  model.final_norm = 'all'  # the Q-Former reads every normalised token
+  model.pooler = 'norm'
+  model.qkv = 'fused'
+  model.captioner = 'blip2'
+  dec = model.caption_decoder
+  dec.init_from = checkpoint
+  dec.architecture = architecture  # the same sizes, for random-weight builds
+  dec.lm_dtype = 'bfloat16'  # frozen: no gradient, no optimizer state, half the bytes
+  dec.dropout = 0.1  # the Q-Former's, as BLIP-2 trained it
+  config.data.caption.tokenizer = ''  # the checkpoint's own
+  config.data.image_size = 224

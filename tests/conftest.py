@@ -53,6 +53,23 @@ def read_metrics(workdir):
     return json.load(f)
 
 
+def read_tensorboard(workdir):
+  """{tag: [(step, value)]} of every scalar in the workdir's event files."""
+  import glob  # pylint: disable=g-import-not-at-top
+  from tensorboard.backend.event_processing import event_accumulator  # pylint: disable=g-import-not-at-top
+  from tensorboard.util import tensor_util  # pylint: disable=g-import-not-at-top
+  out = {}
+  for path in glob.glob(os.path.join(workdir, 'events.out.tfevents.*')):
+    acc = event_accumulator.EventAccumulator(path, size_guidance={'tensors': 0})
+    acc.Reload()
+    for tag in acc.Tags()['tensors']:
+      for event in acc.Tensors(tag):
+        value = tensor_util.make_ndarray(event.tensor_proto)
+        if value.dtype.kind == 'f':  # scalars; texts and images are tensors too
+          out.setdefault(tag, []).append((event.step, float(value)))
+  return out
+
+
 def params_at(workdir, step):
   """The parameters saved at `step`, as {path: numpy array}."""
   import jax  # pylint: disable=g-import-not-at-top

@@ -36,18 +36,27 @@ def t5_config(vocab_size: int, **overrides) -> dict:
                    decoder_start_token_id=0), **overrides)
 
 
-def save_blip2(folder, family: str, *, seed: int = 0, max_shard_size=None):
-  """Writes a random BLIP-2 (`family` 'opt' | 't5') with the demo BPE tokenizer.
+def save_blip2(folder, family: str, *, seed: int = 0, max_shard_size=None, texts=TEXTS,
+               tokens: int = 300, **text_overrides):
+  """Writes a random BLIP-2 (`family` 'opt' | 't5') with a demo BPE tokenizer.
 
   The weights are drawn wider than transformers' initialisation so that greedy and
   beam decoding do not collapse onto one repeated token.
 
+  Args:
+    folder: where to write.
+    family: the language model.
+    seed: the weights' seed.
+    max_shard_size: writes sharded safetensors and their index when given.
+    texts, tokens: the tokenizer's training texts and target vocabulary size.
+    **text_overrides: text_config fields (e.g. max_position_embeddings).
+
   Returns:
     (the PyTorch model in eval mode, the tokenizer).
   """
-  tokenizer = tokenizer_lib.build_demo_tokenizer(str(folder), TEXTS, vocab_size=300)
+  tokenizer = tokenizer_lib.build_demo_tokenizer(str(folder), texts, vocab_size=tokens)
   vocab = len(tokenizer) + 1  # and BLIP-2's <image> placeholder, last
-  text = (opt_config if family == 'opt' else t5_config)(vocab)
+  text = (opt_config if family == 'opt' else t5_config)(vocab, **text_overrides)
   cfg = transformers.Blip2Config(vision_config=VISION, qformer_config=QFORMER, text_config=text,
                                  num_query_tokens=NUM_QUERY, image_token_index=vocab - 1)
   torch.manual_seed(seed)

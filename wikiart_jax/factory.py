@@ -3,7 +3,9 @@
 The one place where the pure modules (models/) meet the checkpoint readers
 (convert/): the backbone's architecture and weights come from `config.init_from`
 when it is set, the caption decoder's from `model.caption_decoder.init_from`;
-the heads start fresh. The caller's config is never written: the architecture
+the heads start fresh. A BLIP-2 captioner (`model.captioner='blip2'`) brings its
+own image tower: with `config.init_from` empty, the backbone is the one of
+`caption_decoder.init_from`, and so is the caption tokenizer. The caller's config is never written: the architecture
 a checkpoint implies is applied to a copy (`model_config`).
 
 Training writes a `RunRecord` into its workdir (`run.json`): the model's
@@ -23,6 +25,7 @@ from flax import nnx
 
 from wikiart_jax.convert import assign
 from wikiart_jax.convert import backbone as convert_backbone
+from wikiart_jax.convert import blip2 as convert_blip2
 from wikiart_jax.convert import git as convert_git
 from wikiart_jax.convert import gpt2 as convert_gpt2
 from wikiart_jax.convert import hub
@@ -30,8 +33,13 @@ from wikiart_jax.convert import preprocessing
 from wikiart_jax.data import augment
 from wikiart_jax.models import captioner as captioner_lib
 from wikiart_jax.models import classifier
+from wikiart_jax.models.blip2 import Blip2Config
+from wikiart_jax.models.blip2_captioner import Blip2Captioner
 from wikiart_jax.models.git import GitConfig
 from wikiart_jax.models.gpt2 import GPT2Config
+from wikiart_jax.models.opt import OPTConfig
+from wikiart_jax.models.qformer import QFormerConfig
+from wikiart_jax.models.t5 import T5Config
 from wikiart_jax.models.vit import ViT, ViTConfig
 from wikiart_jax.text import tokenizer as tokenizer_lib
 
@@ -76,28 +84,62 @@ class RunRecord:
 
 
 def _decoder_to_dict(cfg) -> dict[str, Any]:
+  if isinstance(cfg, Blip2Config):
+    return {'kind': 'blip2', 'family': cfg.family, 'fields': dataclasses.asdict(cfg)}
   kind = 'git' if isinstance(cfg, GitConfig) else 'prefix'
   return {'kind': kind, 'fields': dataclasses.asdict(cfg)}
 
 
 def _decoder_from_dict(d: dict[str, Any]):
   fields = dict(d['fields'])
+  if d['kind'] == 'blip2':
+    text = OPTConfig if d['family'] == 'opt' else T5Config
+    return Blip2Config(**{**fields, 'vision': ViTConfig(**fields['vision']),
+                          'qformer': QFormerConfig(**fields['qformer']),
+                          'text': text(**fields['text'])})
   if d['kind'] == 'git':
     return GitConfig(**{**fields, 'vision': ViTConfig(**fields['vision'])})
   return GPT2Config(**fields)
 
 
+def _with_dtype(decoder, dtype: str):
+  """The decoder's sizes computing in `dtype` (a restored run computes as configured now)."""
+  if isinstance(decoder, Blip2Config):
+    return dataclasses.replace(decoder, qformer=dataclasses.replace(decoder.qformer, dtype=dtype),
+                               text=dataclasses.replace(decoder.text, dtype=dtype))
+  return dataclasses.replace(decoder, dtype=dtype)
+
+
+def backbone_source(config: ml_collections.ConfigDict, backbone_from: str | None = None) -> str:
+  """Where the backbone comes from: `backbone_from`, else `config.init_from`, else a
+  BLIP-2 captioner's own checkpoint (its Q-Former reads that tower's tokens)."""
+  if backbone_from is not None:
+    return backbone_from
+  if not config.init_from and config.model.captioner == 'blip2':
+    return config.model.caption_decoder.init_from
+  return config.init_from
+
+
 def normalization(config: ml_collections.ConfigDict,
                   backbone_from: str | None = None) -> augment.Normalization:
   """The pixel normalisation of the backbone's checkpoint; ImageNet's from scratch."""
-  source = config.init_from if backbone_from is None else backbone_from
+  source = backbone_source(config, backbone_from)
   return preprocessing.normalization_of(source) if source else augment.IMAGENET
+
+
+def caption_source(config: ml_collections.ConfigDict, vocab, workdir: str) -> str:
+  """The run's caption tokenizer folder (`tokenizer_source`): `data.caption.tokenizer`,
+  else a BLIP-2 captioner's own tokenizer, else the demo BPE, copied into the workdir once."""
+  caption = config.data.caption
+  if not caption.tokenizer and config.model.captioner == 'blip2':
+    caption = ml_collections.ConfigDict(caption.to_dict())
+    caption.tokenizer = config.model.caption_decoder.init_from
+  return tokenizer_lib.tokenizer_source(caption, vocab, workdir)
 
 
 def caption_tokenizer(config: ml_collections.ConfigDict, vocab, workdir: str):
   """The captioner's tokenizer (the demo BPE is built once in the workdir)."""
-  return tokenizer_lib.load_tokenizer(
-      tokenizer_lib.tokenizer_source(config.data.caption, vocab, workdir))
+  return tokenizer_lib.load_tokenizer(caption_source(config, vocab, workdir))
 
 
 def model_config(config: ml_collections.ConfigDict, *,
@@ -109,7 +151,7 @@ def model_config(config: ml_collections.ConfigDict, *,
     backbone_from: the backbone's checkpoint; None = `config.init_from`, '' = none
       (the config's own sizes).
   """
-  source = config.init_from if backbone_from is None else backbone_from
+  source = backbone_source(config, backbone_from)
   model = ml_collections.ConfigDict(config.model.to_dict())
   if source:
     # The checkpoint dictates the backbone's shape; the config follows it.
@@ -122,6 +164,10 @@ def decoder_config(model: ml_collections.ConfigDict, vision_width: int, vocab_si
   """The caption decoder's sizes: from `caption_decoder.init_from`'s config.json, else
   from the config (`models.captioner.decoder_config`)."""
   dec = model.caption_decoder
+  if model.captioner == 'blip2':
+    return convert_blip2.captioner_config(
+        dec.init_from, dec.architecture, tokenizer_size=vocab_size, vision_width=vision_width,
+        dtype=str(model.dtype), lm_param_dtype=dec.lm_dtype, dropout=float(dec.dropout))
   if not dec.init_from:
     return captioner_lib.decoder_config(model, vision_width, vocab_size)
   hf = hub.read_config(hub.resolve(dec.init_from))
@@ -155,13 +201,18 @@ def build_captioner(model: ml_collections.ConfigDict, vision_width: int, vocab_s
   if kind == 'none':
     return None
   restoring = decoder is not None
-  captioner = captioner_lib.Captioner(
-      model, vision_width, vocab_size, rngs=rngs, label_classes=label_classes,
-      decoder=decoder or decoder_config(model, vision_width, vocab_size))
+  decoder = decoder or decoder_config(model, vision_width, vocab_size)
+  if kind == 'blip2':
+    captioner = Blip2Captioner(decoder, rngs=rngs)
+  else:
+    captioner = captioner_lib.Captioner(model, vision_width, vocab_size, rngs=rngs,
+                                        label_classes=label_classes, decoder=decoder)
   source = model.caption_decoder.init_from
   if source and not restoring:
     folder = hub.resolve(source)
-    if kind == 'git':
+    if kind == 'blip2':
+      convert_blip2.load_decoder_weights(captioner.decoder, folder)
+    elif kind == 'git':
       convert_git.load_weights(captioner.decoder, folder, include=list(convert_git.DECODER_KEYS))
     else:
       convert_gpt2.load_weights(captioner.decoder, folder)
@@ -183,7 +234,7 @@ def build_with_record(config: ml_collections.ConfigDict, vocab, workdir: str = '
     backbone_from: the backbone's checkpoint; None = `config.init_from`, '' = a
       random backbone of the config's own sizes.
   """
-  source = config.init_from if backbone_from is None else backbone_from
+  source = backbone_source(config, backbone_from)
   model_cfg = model_config(config, backbone_from=source)
   model = classifier.ArtClassifier(
       model_cfg, vocab.num_classes, style_names=list(vocab.style),
@@ -199,6 +250,8 @@ def build_with_record(config: ml_collections.ConfigDict, vocab, workdir: str = '
   model.captioner = build_captioner(
       model_cfg, model.backbone.config.hidden_size, vocab_size,
       rngs=nnx.Rngs(params=config.seed + 1), label_classes=dict(vocab.num_classes))
+  if isinstance(model.captioner, Blip2Captioner):
+    model.captioner.check_length(config.data.caption.max_len)  # before anything trains
   record = RunRecord(
       model=model_cfg.to_dict(), normalization=normalization(config, source),
       decoder=None if model.captioner is None else _decoder_to_dict(model.captioner.decoder.config),
@@ -234,7 +287,7 @@ def restore_model(config: ml_collections.ConfigDict, vocab, workdir: str
                                    rngs=nnx.Rngs(params=config.seed))
   decoder = None if record.decoder is None else _decoder_from_dict(record.decoder)
   if decoder is not None:
-    decoder = dataclasses.replace(decoder, dtype=str(model_cfg.dtype))
+    decoder = _with_dtype(decoder, str(model_cfg.dtype))
   model.captioner = (None if decoder is None else build_captioner(
       model_cfg, model.backbone.config.hidden_size, record.caption_vocab_size,
       rngs=nnx.Rngs(params=config.seed + 1), label_classes=dict(vocab.num_classes),
@@ -247,10 +300,11 @@ def pretrained_backbone(config: ml_collections.ConfigDict):
 
   For `mode=embed` without training: the checkpoint's features as they are.
   """
-  if not config.init_from:
+  source = backbone_source(config)
+  if not source:
     raise ValueError('config.init_from is empty: embed needs a trained workdir or a '
                      'checkpoint to read features from')
   cfg = ViTConfig.from_config(model_config(config))
   backbone = assign.abstract(lambda rngs: ViT(cfg, rngs=rngs))
-  convert_backbone.load_into(backbone, config.init_from)
+  convert_backbone.load_into(backbone, source)
   return backbone, normalization(config)

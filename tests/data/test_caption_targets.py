@@ -11,6 +11,7 @@ from artgan_tree import write_artemis_csv
 from wikiart_jax.core import LANGUAGES, STYLES
 from wikiart_jax.data import caption_targets
 from wikiart_jax.data import metadata
+from wikiart_jax.text import prompts
 from wikiart_jax.text import references
 from wikiart_jax.text import tokenizer as tok_lib
 
@@ -129,4 +130,25 @@ def test_make_transform_reads_the_caption_config(setup, tmp_path):
   assert transform.artemis_ratio == 0.5 and len(transform.artemis) == 1
   out = pickle.loads(pickle.dumps(transform)).random_map(_example(vocab), np.random.default_rng(0))
   assert _decoded(tok, out) in references.references(
+      'Impressionism', 'Claude Monet', 'landscape', 1919, 'Nymphéas')['fr']
+
+
+@pytest.mark.parametrize('family', ['opt', 't5'])
+def test_blip2_rows_prompt_with_the_true_labels(setup, family):
+  """A BLIP-2 captioner's row: its framing around the labels' prompt, then the sentence
+  ended by the checkpoint's EOS (not the tokenizer's) and its padding."""
+  vocab, _, tok = setup
+  framing = prompts.Framing(family, bos=1, eos=7, pad=3)
+  transform = caption_targets.CaptionTransform(vocab, tok, max_len=96, languages=['fr'],
+                                               blip2=framing)
+  out = transform.random_map(_example(vocab), np.random.default_rng(0))
+  text = prompts.label_prompt('Impressionism', 'Claude Monet', 'landscape', 'fr')
+  prompt = framing.prompt(tok, text)
+  tokens, mask = out['caption_tokens'], out['caption_mask']
+  np.testing.assert_array_equal(tokens[:len(prompt)], prompt)
+  assert prompt[0] == 1 if family == 'opt' else prompt[-1] == 7
+  real = tokens[mask == 1]
+  assert (mask[:len(prompt)] == 0).all() and mask[len(prompt)] == 1 and real[-1] == 7
+  assert (tokens[len(prompt) + len(real):] == 3).all()
+  assert tok.decode(real[:-1].tolist()).strip() in references.references(
       'Impressionism', 'Claude Monet', 'landscape', 1919, 'Nymphéas')['fr']

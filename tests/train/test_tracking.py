@@ -7,23 +7,8 @@ import common
 import numpy as np
 import pytest
 
+from conftest import read_tensorboard
 from wikiart_jax.train import tracking
-
-
-def _read_tensorboard(workdir):
-  """{tag: [(step, value)]} of every scalar in the workdir's event files."""
-  from tensorboard.backend.event_processing import event_accumulator  # pylint: disable=g-import-not-at-top
-  from tensorboard.util import tensor_util  # pylint: disable=g-import-not-at-top
-  out = {}
-  for path in glob.glob(os.path.join(workdir, 'events.out.tfevents.*')):
-    acc = event_accumulator.EventAccumulator(path, size_guidance={'tensors': 0})
-    acc.Reload()
-    for tag in acc.Tags()['tensors']:
-      for event in acc.Tensors(tag):
-        value = tensor_util.make_ndarray(event.tensor_proto)
-        if value.dtype.kind == 'f':  # scalars; texts and images are tensors too
-          out.setdefault(tag, []).append((event.step, float(value)))
-  return out
 
 
 def test_tensorboard_holds_exactly_the_logged_scalars(tmp_path):
@@ -36,7 +21,7 @@ def test_tensorboard_holds_exactly_the_logged_scalars(tmp_path):
   writer.write_images(6, {'eval/confusion_style': np.zeros((1, 4, 4, 3), np.uint8)})
   writer.flush()
   writer.close()
-  read = _read_tensorboard(str(tmp_path))
+  read = read_tensorboard(str(tmp_path))
   assert sorted(read['train/loss']) == [(3, 2.5), (6, 1.75)]
   assert read['train/style_accuracy'] == [(3, 0.25)] and read['eval/style_top1'] == [(6, 0.5)]
 

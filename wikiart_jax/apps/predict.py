@@ -1,7 +1,8 @@
 """`config.mode=predict`: label and describe image files or folders.
 
 Each image gets its top-k style, artist and genre with probabilities and the
-template description in English and French, printed and (with
+template description in English and French (zero-shot BLIP-2: its own captions
+alone), printed and (with
 `config.predict.output`) appended to a JSON-lines file and a CSV twin (same
 name, `.csv`) as soon as it is known, so nothing is lost if the run stops. A bad
 file is reported on one line and skipped; the exit code is non-zero at the end if
@@ -51,10 +52,11 @@ def format_record(record: dict) -> str:
   """A few readable lines for one image."""
   lines = [record['path']]
   for task in TASKS:
-    top = ', '.join(f"{r['label']} {r['prob']:.2f}" for r in record[task])
-    lines.append(f'  {task:6s} {top}')
-  lines.append(f"  en: {record['description']['en']}")
-  lines.append(f"  fr: {record['description']['fr']}")
+    if task in record:  # a zero-shot record has no labels
+      top = ', '.join(f"{r['label']} {r['prob']:.2f}" for r in record[task])
+      lines.append(f'  {task:6s} {top}')
+  for lang, text in record.get('description', {}).items():
+    lines.append(f'  {lang}: {text}')
   for lang, text in record.get('generated', {}).items():
     lines.append(f'  {lang} (captioner): {text}')
   return '\n'.join(lines)
@@ -75,9 +77,10 @@ def csv_row(record: dict) -> list:
   """One CSV row: the top-1 of each task and both descriptions."""
   row = [record['path']]
   for task in TASKS:
-    row += [record[task][0]['label'], record[task][0]['prob']]
-  generated = record.get('generated', {})
-  return row + [record['description']['en'], record['description']['fr'],
+    top = record[task][0] if task in record else {'label': '', 'prob': ''}
+    row += [top['label'], top['prob']]
+  description, generated = record.get('description', {}), record.get('generated', {})
+  return row + [description.get('en', ''), description.get('fr', ''),
                 generated.get('en', ''), generated.get('fr', '')]
 
 

@@ -5,7 +5,10 @@
 description of the example's facts (text/references.py) in a random configured
 language, as BOS, the language tag, the sentence, EOS, padding. The tag is the
 generation prompt, so the mask (the loss weights) is 1 on the sentence and EOS
-only.
+only. For a BLIP-2 captioner (`blip2`, its `prompts.Framing`) the prompt is
+instead the example's true labels and the language's instruction
+(text/prompts.py), framed for its language model: OPT [BOS, prompt, sentence,
+EOS], T5 [prompt, EOS, sentence, EOS], with the checkpoint's EOS and padding.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import grain
 import numpy as np
 
 from wikiart_jax.core import LANGUAGES
+from wikiart_jax.text import prompts
 from wikiart_jax.text import references
 from wikiart_jax.text import tokenizer as tokenizer_lib
 
@@ -37,7 +41,8 @@ class CaptionTransform(grain.transforms.RandomMap):
 
   def __init__(self, vocab, tokenizer, *, max_len: int, languages: Sequence[str] = LANGUAGES,
                artemis: Mapping[str, Sequence[str]] | None = None,
-               artemis_ratio: float = 0.0, drop_text: bool = True):
+               artemis_ratio: float = 0.0, drop_text: bool = True,
+               blip2: prompts.Framing | None = None):
     if max_len < 3:
       raise ValueError(f'caption max_len must be >= 3 (BOS, a token, EOS), got {max_len}')
     unknown = set(languages) - set(LANGUAGES)
@@ -52,6 +57,7 @@ class CaptionTransform(grain.transforms.RandomMap):
     self.artemis = dict(artemis or {})
     self.artemis_ratio = float(artemis_ratio)
     self.drop_text = drop_text
+    self.blip2 = blip2  # a BLIP-2 language model's framing: prompts name the labels
     # Each image has a handful of possible targets, seen again every epoch: tokenise
     # each once (about a quarter of the demo's input-pipeline time otherwise).
     self._encoded: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
@@ -69,28 +75,46 @@ class CaptionTransform(grain.transforms.RandomMap):
       state['_tokenizer'] = None  # reloaded in the worker
     return state
 
-  def encode(self, text: str, lang: str) -> tuple[np.ndarray, np.ndarray]:
-    """[BOS, tag, sentence..., EOS, pad...] cut to max_len (EOS kept): (ids, loss mask)."""
-    key = (text, lang)
+  def encode(self, text: str, lang: str,
+             prompt: tuple[int, ...] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """[prompt (default BOS, tag), sentence..., EOS, pad...] cut to max_len (EOS kept):
+    (ids, loss mask)."""
+    key = (text, lang, prompt)
     cached = self._encoded.get(key)  # one lookup: grain's threads share the dict
     if cached is None:
       if len(self._encoded) >= _ENCODED_CACHE_SIZE:
         self._encoded.clear()  # bounded memory on the full dataset's ~500k targets
-      cached = self._encoded[key] = self._encode(text, lang)
+      cached = self._encoded[key] = self._encode(text, lang, prompt)
     return cached[0].copy(), cached[1].copy()
 
-  def _encode(self, text: str, lang: str) -> tuple[np.ndarray, np.ndarray]:
-    prompt = tokenizer_lib.prompt_ids(self.tokenizer, lang)
+  def prompt(self, facts: tuple, lang: str) -> tuple[int, ...] | None:
+    """A BLIP-2 captioner's prompt for these (true) labels; None for the tag prompt."""
+    if self.blip2 is None:
+      return None
+    style, artist, genre = facts[:3]
+    return tuple(self.blip2.prompt(self.tokenizer,
+                                   prompts.label_prompt(style, artist, genre, lang)))
+
+  def _encode(self, text: str, lang: str,
+              prompt: tuple[int, ...] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    prompt = list(prompt) if prompt else tokenizer_lib.prompt_ids(self.tokenizer, lang)
     room = self.max_len - len(prompt) - 1
     if room < 1:
       raise ValueError(f'caption max_len {self.max_len} leaves no room after the prompt')
     body = self.tokenizer.encode(' ' + text, add_special_tokens=False)[:room]
-    seq = [*prompt, *body, tokenizer_lib.special_ids(self.tokenizer).eos]
-    tokens = np.full((self.max_len,), tokenizer_lib.special_ids(self.tokenizer).pad, np.int32)
+    eos, pad = self._eos_pad()
+    seq = [*prompt, *body, eos]
+    tokens = np.full((self.max_len,), pad, np.int32)
     tokens[:len(seq)] = seq
     mask = np.zeros((self.max_len,), np.int32)
     mask[len(prompt):len(seq)] = 1
     return tokens, mask
+
+  def _eos_pad(self) -> tuple[int, int]:
+    if self.blip2 is not None:
+      return self.blip2.eos, self.blip2.pad
+    special = tokenizer_lib.special_ids(self.tokenizer)
+    return special.eos, special.pad
 
   def random_map(self, element, rng: np.random.Generator):
     out = dict(element)
@@ -100,22 +124,25 @@ class CaptionTransform(grain.transforms.RandomMap):
     facts = references.label_facts(self.vocab, element)
     lang = self.languages[rng.integers(len(self.languages))]
     if facts is None:
-      tokens = np.full((self.max_len,), tokenizer_lib.special_ids(self.tokenizer).pad, np.int32)
+      tokens = np.full((self.max_len,), self._eos_pad()[1], np.int32)
       mask = np.zeros((self.max_len,), np.int32)
     else:
       text = references.sample_target(*facts, rng=rng, lang=lang,
                                       utterances=self.artemis.get(path, ()),
                                       artemis_ratio=self.artemis_ratio)
-      tokens, mask = self.encode(text, lang)
+      tokens, mask = self.encode(text, lang, self.prompt(facts, lang))
     out.update(caption_tokens=tokens, caption_mask=mask,
                caption_lang=np.int32(LANGUAGES.index(lang)))
     return out
 
 
-def make_transform(caption_config, vocab, tokenizer) -> CaptionTransform:
-  """The CaptionTransform of `config.data.caption` (max_len, languages, artemis_*)."""
+def make_transform(caption_config, vocab, tokenizer,
+                   blip2: prompts.Framing | None = None) -> CaptionTransform:
+  """The CaptionTransform of `config.data.caption` (max_len, languages, artemis_*);
+  `blip2` for a BLIP-2 captioner's label prompts."""
   artemis = (references.load_artemis(caption_config.artemis_csv)
              if caption_config.artemis_csv else None)
   return CaptionTransform(vocab, tokenizer, max_len=caption_config.max_len,
                           languages=list(caption_config.languages), artemis=artemis,
-                          artemis_ratio=caption_config.artemis_ratio)
+                          artemis_ratio=caption_config.artemis_ratio,
+                          blip2=blip2)

@@ -74,7 +74,7 @@ def build(config: ml_collections.ConfigDict, vocab, parts: parts_lib.ModelParts,
         continue  # a model without a captioner has no description to score
       writer = describer_lib.CaptionWriter(captioner, caption_tokenizer,
                                            max_len=config.data.caption.max_len,
-                                           decoding=config.eval.caption)
+                                           decoding=config.eval.caption, vocab=vocab)
       clip = (zero_shot.ZeroShotCLIP.from_pretrained(config.eval.caption.clip_from)
               if config.eval.caption.clip_from else None)
       out.append(CaptionEvaluator(writer, vocab, config.data.caption.languages, clip=clip,

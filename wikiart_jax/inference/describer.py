@@ -3,7 +3,9 @@
 `describe(prediction, vocab, ...)` is what predict, serve and the report show for
 each image: every head's top-k classes, the template description of the top-1
 labels in English and French (text/templates.py), and, when the model has a
-captioner, the description it writes (`CaptionWriter`, jitted generation).
+captioner, the description it writes (`CaptionWriter`, jitted generation). A
+BLIP-2 captioner is prompted per row with the heads' top-1 labels as text
+(text/prompts.py), or, zero-shot, as released BLIP-2 is.
 """
 
 from __future__ import annotations
@@ -17,39 +19,85 @@ import numpy as np
 from wikiart_jax.core import LANGUAGES, TASKS
 from wikiart_jax.inference import generate
 from wikiart_jax.inference.forward import Prediction
+from wikiart_jax.text import prompts
 from wikiart_jax.text import templates
 from wikiart_jax.text import tokenizer as tokenizer_lib
+
+
+PROMPT_BUCKET = 16  # BLIP-2 prompts are padded to a multiple of this many tokens
 
 
 class CaptionWriter:
   """The trained captioner and its tokenizer: its context -> descriptions."""
 
   def __init__(self, captioner, tokenizer, *, max_len: int,
-               decoding: ml_collections.ConfigDict):
+               decoding: ml_collections.ConfigDict, vocab=None, zero_shot: bool = False):
     """Wraps a captioner.
 
     Args:
-      captioner: the model's `Captioner` (parameters in place).
+      captioner: the model's `Captioner` or `Blip2Captioner` (parameters in place).
       tokenizer: its caption tokenizer.
       max_len: `data.caption.max_len`: prompt and description together.
       decoding: `config.eval.caption` (method, num_beams, length_penalty, top_p).
+      vocab: the class names a BLIP-2 prompt gives the labels by.
+      zero_shot: prompt a BLIP-2 captioner as released (no labels).
     """
     self.captioner = captioner
     self.tokenizer = tokenizer
     self.max_len = max_len
     self.decoding = decoding
+    self.vocab = vocab
+    self.zero_shot = zero_shot
     self._ids = tokenizer_lib.special_ids(tokenizer)
+    # A BLIP-2 captioner says how its language model reads a prompt.
+    self._framing = getattr(captioner, 'framing', None)
+    if self._framing is not None and vocab is None and not zero_shot:
+      raise ValueError('a BLIP-2 caption writer needs the vocabularies to name the labels')
+
+  def _prompts(self, context, lang: str) -> tuple[np.ndarray, np.ndarray | None, object]:
+    """(prompt ids [B, T], their mask or None, what `generate` conditions on)."""
+    if self._framing is None:
+      prompt = tokenizer_lib.prompt_ids(self.tokenizer, lang)
+      return np.tile(prompt, (context.shape[0], 1)), None, context
+    if self.zero_shot:
+      texts = [prompts.zero_shot_prompt(lang)] * context.labels.shape[0]
+    else:
+      names = lambda task, i: getattr(self.vocab, task)[i] if i >= 0 else None
+      texts = [prompts.label_prompt(names('style', s), names('artist_names', a),
+                                    names('genre', g), lang)
+               for s, a, g in np.asarray(context.labels).tolist()]
+    rows = [self._framing.prompt(self.tokenizer, t) for t in texts]
+    # Widths rounded up to a bucket: the label prompts' lengths vary by batch, and each
+    # width would compile the generation loop again.
+    width = -(-max(len(r) for r in rows) // PROMPT_BUCKET) * PROMPT_BUCKET
+    ids = np.full((len(rows), width), self._framing.pad, np.int32)
+    mask = np.zeros((len(rows), width), np.int32)
+    for i, row in enumerate(rows):
+      at = slice(width - len(row), width) if self.captioner.padding_side == 'left' \
+          else slice(0, len(row))
+      ids[i, at], mask[i, at] = row, 1
+    return ids, mask, context.image_tokens
 
   def write(self, context, lang: str) -> list[str]:
-    """One generated description per row of the captioner's `context` [B, M, D]."""
-    prompt = tokenizer_lib.prompt_ids(self.tokenizer, lang)
+    """One generated description per row of the captioner's context (`condition`)."""
+    ids, mask, condition = self._prompts(context, lang)
+    if self._framing is None:
+      eos, pad, budget = self._ids.eos, self._ids.pad, self.max_len - ids.shape[1]
+    else:  # a budget that depends only on the width's bucket: one compile per bucket
+      eos, pad, budget = self._framing.eos, self._framing.pad, self.max_len
+      room = self.captioner.text_positions
+      if room is not None:
+        budget = min(budget, room - ids.shape[1])
+    if budget < 1:
+      raise ValueError(f'the caption prompt takes {ids.shape[1]} tokens: raise '
+                       f'data.caption.max_len={self.max_len}')
     cfg = self.decoding
     out = generate.generate(
-        self.captioner, np.tile(prompt, (context.shape[0], 1)), context=context,
-        max_new_tokens=self.max_len - len(prompt), eos_id=self._ids.eos, pad_id=self._ids.pad,
+        self.captioner, ids, attention_mask=mask, context=condition,
+        max_new_tokens=budget, eos_id=eos, pad_id=pad,
         method=cfg.method, num_beams=cfg.num_beams, length_penalty=cfg.length_penalty,
         top_p=cfg.top_p)
-    return generate.decode_texts(np.asarray(out), self.tokenizer, self._ids.eos)
+    return generate.decode_texts(np.asarray(out), self.tokenizer, eos)
 
 
 @dataclasses.dataclass

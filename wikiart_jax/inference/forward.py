@@ -27,7 +27,8 @@ class Prediction:
   Attributes:
     probs: head name -> float32 class probabilities [B, C] ('style', 'artist',
       'genre', and 'style_family' with a hierarchical style head).
-    context: the captioner's context [B, M, D], or None without a captioner.
+    context: the captioner's context (`condition`: [B, M, D], or a BLIP-2
+      captioner's `Blip2Context`), or None without a captioner.
   """
   probs: dict[str, jax.Array]
   context: jax.Array | None = None
@@ -66,6 +67,7 @@ def make_forward(parts: parts_lib.ModelParts, mesh) -> Callable[[np.ndarray], Pr
     n = len(batch_images)
     out = step(parts.params, sharding.to_global({'image': pad_to_devices(batch_images)}, mesh))
     probs = {k: np.asarray(v)[:n] for k, v in jax.device_get(out.probs).items()}
-    return Prediction(probs=probs, context=None if out.context is None else out.context[:n])
+    context = jax.tree.map(lambda x: x[:n], out.context)  # None stays None
+    return Prediction(probs=probs, context=context)
 
   return forward

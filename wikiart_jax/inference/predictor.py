@@ -3,6 +3,11 @@
 Used by `predict`, `embed` and the web demo: it needs only the workdir (the
 checkpoints, the vocabularies and the run record saved there by training), not
 the dataset, and never `init_from` or the hub.
+
+Zero-shot: with no training in the workdir and a BLIP-2 captioner whose
+`model.caption_decoder.init_from` is set, the predictor is released BLIP-2
+itself: its own captions (no labels, no template sentence: untrained heads
+would only guess).
 """
 
 import os
@@ -12,13 +17,15 @@ import numpy as np
 
 from wikiart_jax import checkpointing
 from wikiart_jax import factory
-from wikiart_jax.core import TASKS
+from wikiart_jax.core import LANGUAGES, STYLES, TASKS
 from wikiart_jax.data import augment
 from wikiart_jax.data import images as images_lib
 from wikiart_jax.data import metadata
 from wikiart_jax.inference import describer as describer_lib
 from wikiart_jax.inference import forward as forward_lib
+from wikiart_jax.models import parts as parts_lib
 from wikiart_jax.parallel import sharding
+from wikiart_jax.text import tokenizer as tokenizer_lib
 
 
 def caption_writer(config: ml_collections.ConfigDict, vocab, workdir: str,
@@ -28,7 +35,14 @@ def caption_writer(config: ml_collections.ConfigDict, vocab, workdir: str,
     return None
   return describer_lib.CaptionWriter(
       model.captioner, factory.caption_tokenizer(config, vocab, workdir),
-      max_len=config.data.caption.max_len, decoding=config.eval.caption)
+      max_len=config.data.caption.max_len, decoding=config.eval.caption, vocab=vocab)
+
+
+def zero_shot_source(config: ml_collections.ConfigDict) -> str:
+  """The BLIP-2 checkpoint a zero-shot predictor is, or '' (the config names none)."""
+  if config.model.captioner == 'blip2':
+    return config.model.caption_decoder.init_from
+  return ''
 
 
 class Predictor:
@@ -36,21 +50,42 @@ class Predictor:
 
   def __init__(self, config: ml_collections.ConfigDict, workdir: str):
     vocab_path = os.path.join(workdir, checkpointing.VOCAB_FILE)
-    if not os.path.exists(vocab_path):
-      raise FileNotFoundError(f'{vocab_path} is missing: train a model in this workdir first')
-    self.vocab = metadata.Vocabularies.from_json(vocab_path)
     self.config = config
-    # Random weights in the trained architecture: the checkpoint holds every weight.
-    model, record = factory.restore_model(config, self.vocab, workdir)
-    self.image_size = int(record.model['image_size'])
-    self.normalization = record.normalization
     self.mesh = sharding.make_mesh()
-    self.parts, self.step = checkpointing.restore_params_into(
-        workdir, model, self.mesh, config.eval.step)
-    self.writer = caption_writer(config, self.vocab, workdir, self.parts.merge())
+    self.zero_shot = not os.path.exists(vocab_path) and bool(zero_shot_source(config))
+    if self.zero_shot:
+      self._init_zero_shot(config)
+    else:
+      if not os.path.exists(vocab_path):
+        raise FileNotFoundError(f'{vocab_path} is missing: train a model in this workdir first')
+      self.vocab = metadata.Vocabularies.from_json(vocab_path)
+      # Random weights in the trained architecture: the checkpoint holds every weight.
+      model, record = factory.restore_model(config, self.vocab, workdir)
+      self.image_size = int(record.model['image_size'])
+      self.normalization = record.normalization
+      self.parts, self.step = checkpointing.restore_params_into(
+          workdir, model, self.mesh, config.eval.step)
+      self.writer = caption_writer(config, self.vocab, workdir, self.parts.merge())
     self._forward = forward_lib.make_forward(self.parts, self.mesh)
     self._names = {'style': self.vocab.style, 'genre': self.vocab.genre,
                    'artist': self.vocab.artist_names}
+
+  def _init_zero_shot(self, config: ml_collections.ConfigDict) -> None:
+    """Released BLIP-2 from `caption_decoder.init_from`, nothing read from or written to
+    the workdir; the heads exist (random) but are never shown."""
+    source = zero_shot_source(config)
+    tokenizer = tokenizer_lib.load_tokenizer(config.data.caption.tokenizer or source)
+    self.vocab = metadata.Vocabularies.build([('unknown', 'Unknown')], styles=STYLES)
+    model, record = factory.build_with_record(config, self.vocab,
+                                              caption_vocab_size=len(tokenizer))
+    self.image_size = int(record.model['image_size'])
+    self.normalization = record.normalization
+    parts = parts_lib.split(model)
+    self.parts = parts.with_params(sharding.replicate(parts.params, self.mesh))
+    self.step = 0
+    self.writer = describer_lib.CaptionWriter(
+        self.parts.merge().captioner, tokenizer, max_len=config.data.caption.max_len,
+        decoding=config.eval.caption, zero_shot=True)
 
   @property
   def params(self):
@@ -72,6 +107,10 @@ class Predictor:
     """Per image: {task: [{'label', 'prob'}] top-k, 'description': {lang: text},
     and 'generated': {lang: text} when the model has a captioner}."""
     prediction = self._forward(np.stack([self.preprocess(x) for x in rgbs]))
+    if self.zero_shot:  # BLIP-2's own captions alone
+      generated = {lang: self.writer.write(prediction.context, lang) for lang in LANGUAGES}
+      return [{'generated': {lang: texts[i] for lang, texts in generated.items()}}
+              for i in range(len(rgbs))]
     facts = [_year_and_title(n) for n in (names or [None] * len(rgbs))]
     described = describer_lib.describe(
         prediction, self.vocab, k=k, writer=self.writer,

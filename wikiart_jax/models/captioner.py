@@ -8,6 +8,8 @@
             models/git.py's, without its image tower, so GIT checkpoints load into it.
   'prefix'  image tokens -> per-token MLP -> a prefix to our GPT-2 (ClipCap-style,
             Mokady et al. 2021); GPT-2 checkpoints load into the language model.
+  'blip2'   BLIP-2's Q-Former and OPT / Flan-T5 on BLIP-2's own image tower as
+            the backbone (models/blip2_captioner.py).
   'none'    no captioner.
 
 Sizes come from `config.model.caption_decoder` (`decoder_config`); loading a
@@ -38,7 +40,7 @@ from wikiart_jax.models.gpt2 import GPT2Config, GPT2LMHeadModel
 from wikiart_jax.models.kv_cache import KVCache, refuse_padding
 from wikiart_jax.models.vit import ViTConfig
 
-KINDS = ('none', 'git', 'prefix')
+KINDS = ('none', 'git', 'prefix', 'blip2')  # blip2: models/blip2_captioner.py
 
 
 def check_image_tokens(spec: str) -> str:

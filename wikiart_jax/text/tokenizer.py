@@ -51,11 +51,14 @@ def load_tokenizer(source: str):
 
 
 def special_ids(tokenizer) -> SpecialIds:
-  """BOS/EOS/PAD ids: GPT-2's <|endoftext|> serves all three, BERT's are [CLS]/[SEP]/[PAD]."""
+  """BOS/EOS/PAD ids: GPT-2's <|endoftext|> serves all three, BERT's are [CLS]/[SEP]/[PAD];
+  T5 has no BOS: its decoder starts from PAD."""
   bos = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.cls_token_id
+  if bos is None:
+    bos = tokenizer.pad_token_id
   eos = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else tokenizer.sep_token_id
   if bos is None or eos is None:
-    raise ValueError(f'tokenizer {type(tokenizer).__name__} has no BOS/CLS or EOS/SEP token')
+    raise ValueError(f'tokenizer {type(tokenizer).__name__} has no BOS/CLS/PAD or EOS/SEP token')
   pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos
   return SpecialIds(bos=int(bos), eos=int(eos), pad=int(pad))
 

@@ -27,7 +27,7 @@ from wikiart_jax.evaluators import runner as evaluators
 from wikiart_jax.inference import forward
 from wikiart_jax.models import parts as parts_lib
 from wikiart_jax.parallel import sharding
-from wikiart_jax.text import tokenizer as tokenizer_lib
+from wikiart_jax.text import prompts
 from wikiart_jax.train import stages as stages_lib
 from wikiart_jax.train import summaries
 from wikiart_jax.train import trainer as trainer_lib
@@ -38,8 +38,7 @@ def prepare_once(config: ml_collections.ConfigDict, workdir: str) -> dataset.Dat
   if jax.process_index() == 0:
     prepare.prepare(config, workdir)
     if config.model.captioner != 'none':
-      tokenizer_lib.tokenizer_source(config.data.caption,
-                                     dataset.load_info(config, workdir).vocab, workdir)
+      factory.caption_source(config, dataset.load_info(config, workdir).vocab, workdir)
   if jax.process_count() > 1:
     multihost_utils.sync_global_devices('wikiart_jax.prepare')
   return dataset.load_info(config, workdir)
@@ -57,6 +56,7 @@ class RunSetup:
     num_layers: the backbone's blocks.
     captioning: whether the model has a captioner.
     record: what rebuilds the model (architecture, normalisation, decoder sizes).
+    blip2: a BLIP-2 captioner's framing (its caption rows' layout), else None.
   """
   info: dataset.DatasetInfo
   mesh: jax.sharding.Mesh
@@ -65,13 +65,15 @@ class RunSetup:
   num_layers: int
   captioning: bool
   record: factory.RunRecord
+  blip2: prompts.Framing | None = None
 
   @classmethod
   def of(cls, info, mesh, model, record, parts=None) -> 'RunSetup':
     return cls(info=info, mesh=mesh, parts=parts or parts_lib.split(model),
                style_to_family=model.style_to_family,
                num_layers=model.backbone.config.num_layers,
-               captioning=model.captioner is not None, record=record)
+               captioning=model.captioner is not None, record=record,
+               blip2=getattr(model.captioner, 'framing', None))
 
 
 def setup(config: ml_collections.ConfigDict, workdir: str) -> RunSetup:
@@ -96,7 +98,7 @@ def _train_iter(config, workdir: str, run: RunSetup):
   if run.captioning:
     caption_transform = caption_targets.make_transform(
         config.data.caption, run.info.vocab,
-        tokenizer_lib.tokenizer_source(config.data.caption, run.info.vocab, workdir))
+        factory.caption_source(config, run.info.vocab, workdir), blip2=run.blip2)
     # Load it here: transformers' lazy imports are not safe from grain's threads.
     assert caption_transform.tokenizer is not None
   return pipeline.make_train_iter(

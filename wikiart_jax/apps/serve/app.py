@@ -80,6 +80,8 @@ def shown_descriptions(result: dict) -> dict[str, str]:
   generated = result.get('generated')
   if not generated:
     return dict(result['description'])
+  if 'description' not in result:  # zero-shot BLIP-2: no labels, no template
+    return dict(generated)
   return {lang: f"{text}\n(template: {result['description'][lang]})"
           for lang, text in generated.items()}
 
@@ -102,6 +104,13 @@ class Demo:
           if n.lower().endswith(IMAGE_EXTENSIONS))[:NUM_EXAMPLES]
     else:
       self.examples = _spread(self.eval_images, NUM_EXAMPLES)
+
+  @property
+  def source(self) -> str:
+    """What answers: a trained checkpoint, or released BLIP-2 (zero-shot)."""
+    if self.predictor.zero_shot:
+      return 'zero-shot BLIP-2: its own captions, no labels'
+    return f'checkpoint step {self.predictor.step}'
 
   def analyse(self, rgb: np.ndarray, name: str | None = None) -> dict:
     """Top-5 labels, both descriptions, and the rollout heat map [g, g]."""
@@ -129,7 +138,7 @@ class Demo:
     result = self.analyse(rgb, name=name)
     # Folder-style names ('High_Renaissance') read better with spaces; reversed so a
     # shared display name keeps its highest probability.
-    labels = [{r['label'].replace('_', ' '): r['prob'] for r in reversed(result[t])}
+    labels = [{r['label'].replace('_', ' '): r['prob'] for r in reversed(result.get(t, []))}
               for t in TASKS]
     overlay = rollout.overlay(rgb, result.pop('heatmap'))
     result['shown'] = shown_descriptions(result)
@@ -166,7 +175,7 @@ class Demo:
       result = self.predictor.label(rgb, k=1, name=path)
       # The learned captioner's description when the model has one.
       item = {'image': path, 'description': result.get('generated') or result['description'],
-              'predicted': {t: result[t][0]['label'] for t in TASKS}}
+              'predicted': {t: result[t][0]['label'] for t in TASKS if t in result}}
       note = f'Image {i + 1} of {len(self.eval_images)}.'
       if skipped:
         note += ' Skipped: ' + '; '.join(skipped)
@@ -207,7 +216,7 @@ def build_blocks(demo: Demo) -> gr.Blocks:
   with gr.Blocks(title='WikiArt JAX', analytics_enabled=False,
                  delete_cache=(3600, 3600)) as blocks:
     gr.Markdown(f'# WikiArt JAX\nStyle, artist and genre of an artwork, with a '
-                f'description in English or French (checkpoint step {demo.predictor.step}).')
+                f'description in English or French ({demo.source}).')
     with gr.Tab('Describe'):
       result = gr.State(None)
       with gr.Row():

@@ -49,7 +49,7 @@ def serve(config: ml_collections.ConfigDict, workdir: str, *, block: bool = True
   except OSError as e:  # gradio's "Cannot find empty port" is several lines long
     raise ValueError(f'config.serve.port={port}: cannot listen on {host}:{port} '
                      f'({str(e).splitlines()[0]})') from None
-  print(f'serving {workdir} (checkpoint step {demo.predictor.step}) on {url}', flush=True)
+  print(f'serving {workdir} ({demo.source}) on {url}', flush=True)
   if not block:
     return blocks, url
   try:
