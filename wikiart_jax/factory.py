@@ -34,6 +34,7 @@ from wikiart_jax.data import augment
 from wikiart_jax.models import captioner as captioner_lib
 from wikiart_jax.models import classifier
 from wikiart_jax.models.blip2 import Blip2Config
+from wikiart_jax.models import lm_adapters
 from wikiart_jax.models.blip2_captioner import Blip2Captioner
 from wikiart_jax.models.git import GitConfig
 from wikiart_jax.models.gpt2 import GPT2Config
@@ -191,7 +192,8 @@ def build_captioner(model: ml_collections.ConfigDict, vision_width: int, vocab_s
   """The configured captioner (None for 'none'), its decoder loaded from `init_from`.
 
   A 'git' captioner loads every GIT key but the image tower's; a 'prefix'
-  captioner loads the whole GPT-2 (the prefix MLP stays random). With `decoder`
+  captioner loads the whole GPT-2 (the prefix MLP stays random); a 'blip2' one
+  every BLIP-2 key but the tower's, then gets its LoRA adapters / int8 weights. With `decoder`
   (the sizes a run recorded) nothing is read: the weights come from a checkpoint.
   """
   kind = model.captioner
@@ -216,6 +218,12 @@ def build_captioner(model: ml_collections.ConfigDict, vision_width: int, vocab_s
       convert_git.load_weights(captioner.decoder, folder, include=list(convert_git.DECODER_KEYS))
     else:
       convert_gpt2.load_weights(captioner.decoder, folder)
+  dec = model.caption_decoder
+  if kind == 'blip2' and (dec.get('lora_rank', 0) or dec.get('int8', False)):
+    # After the weights: int8 rounds what it finds (a restored run's come over it).
+    captioner.decoder.language_model = lm_adapters.adapt(
+        captioner.decoder.language_model, captioner.family, lora_rank=int(dec.lora_rank),
+        lora_alpha=float(dec.lora_alpha), int8=bool(dec.int8))
   return captioner
 
 

@@ -103,9 +103,10 @@ class Blip2Decoder(nnx.Module):
       return logits
     if decoder_input_ids is None:
       raise ValueError('a T5 BLIP-2 needs decoder_input_ids for teacher forcing')
-    return lm(input_ids, decoder_input_ids, prefix_embeds=prefix, attention_mask=attention_mask,
-              decoder_attention_mask=decoder_attention_mask, deterministic=deterministic,
-              rngs=rngs)
+    logits, _ = lm(input_ids, decoder_input_ids, prefix_embeds=prefix,
+                   attention_mask=attention_mask, decoder_attention_mask=decoder_attention_mask,
+                   deterministic=deterministic, rngs=rngs)
+    return logits
 
   def __call__(self, input_ids: jax.Array, *, image_tokens: jax.Array, **kwargs) -> jax.Array:
     """`forward` with the image tokens as a keyword."""

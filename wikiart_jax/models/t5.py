@@ -287,16 +287,37 @@ class T5ForConditionalGeneration(nnx.Module):
     logits = self.shared.attend(x) if self.lm_head is None else self.lm_head(x)
     return logits.astype(jnp.float32), cache
 
-  def __call__(self, input_ids, decoder_input_ids, *, prefix_embeds=None, attention_mask=None,
-               decoder_attention_mask=None, deterministic=True, rngs=None) -> jax.Array:
-    """Teacher forcing: decoder logits [B, T_dec, vocab] (float32)."""
+  def __call__(self, input_ids, decoder_input_ids=None, *, prefix_embeds=None,
+               attention_mask=None, decoder_attention_mask=None, cache: T5Cache | None = None,
+               deterministic=True, rngs=None) -> tuple[jax.Array, T5Cache | None]:
+    """Every use goes through here (a quantizer or LoRA intercepting the call sees all):
+
+      no cache:              teacher forcing, the encoder on [prefix; input_ids], the
+                             decoder on `decoder_input_ids`;
+      a cache and input_ids: prefill, the encoder run once and the decoder start token fed;
+      a cache, no input_ids: a decoding step on `decoder_input_ids`.
+
+    Returns:
+      (decoder logits [B, T_dec, vocab] float32, the cache or None).
+    """
+    if cache is not None and input_ids is None:
+      logits, self_cache = self.decode(
+          decoder_input_ids, (cache.cross_keys, cache.cross_values, cache.encoder_valid),
+          cache=cache.self_attention)
+      return logits, cache.replace(self_attention=self_cache)
     encoded, valid = self.encode(input_ids, prefix_embeds=prefix_embeds,
                                  attention_mask=attention_mask, deterministic=deterministic,
                                  rngs=rngs)
-    logits, _ = self.decode(decoder_input_ids, (*self.cross_keys_values(encoded), valid),
-                            decoder_attention_mask=decoder_attention_mask,
-                            deterministic=deterministic, rngs=rngs)
-    return logits
+    keys, values = self.cross_keys_values(encoded)
+    if cache is None:
+      logits, _ = self.decode(decoder_input_ids, (keys, values, valid),
+                              decoder_attention_mask=decoder_attention_mask,
+                              deterministic=deterministic, rngs=rngs)
+      return logits, None
+    cache = T5Cache(self_attention=cache.self_attention, cross_keys=keys, cross_values=values,
+                    encoder_valid=valid)
+    start = jnp.full((input_ids.shape[0], 1), self.config.decoder_start_token_id, jnp.int32)
+    return self(None, start, cache=cache)
 
   def init_cache(self, batch_size: int, context_length: int, text_length: int,
                  dtype=None) -> T5Cache:
@@ -314,16 +335,8 @@ class T5ForConditionalGeneration(nnx.Module):
               attention_mask: jax.Array | None = None) -> tuple[jax.Array, T5Cache]:
     """Encodes [context; prompt] once and feeds the decoder start token:
     (logits [B, 1, vocab], cache)."""
-    encoded, valid = self.encode(input_ids, prefix_embeds=context, attention_mask=attention_mask)
-    keys, values = self.cross_keys_values(encoded)
-    cache = T5Cache(self_attention=cache.self_attention, cross_keys=keys, cross_values=values,
-                    encoder_valid=valid)
-    start = jnp.full((input_ids.shape[0], 1), self.config.decoder_start_token_id, jnp.int32)
-    return self.decode_step(start, cache)
+    return self(input_ids, cache=cache, prefix_embeds=context, attention_mask=attention_mask)
 
   def decode_step(self, input_ids: jax.Array, cache: T5Cache) -> tuple[jax.Array, T5Cache]:
     """Appends [B, T] decoder tokens: (logits [B, T, vocab], cache)."""
-    logits, self_cache = self.decode(
-        input_ids, (cache.cross_keys, cache.cross_values, cache.encoder_valid),
-        cache=cache.self_attention)
-    return logits, cache.replace(self_attention=self_cache)
+    return self(None, input_ids, cache=cache)

@@ -107,8 +107,10 @@ def make_train_step(parts: parts_lib.ModelParts, tx: optax.GradientTransformatio
     (loss, (means, outputs)), grads = accumulation.accumulate_gradients(
         lambda params, micro, key: grad_fn(params, frozen, micro, key, denominators),
         trained, batch, accum, jax.random.fold_in(dropout_key, state.step))
-    # Frozen leaves: zeros that the optimizer's set_to_zero ignores (XLA folds them).
-    grads = join(grads, [jnp.zeros_like(x) for x in frozen])
+    # Frozen leaves: zeros that the optimizer's set_to_zero ignores (XLA folds them);
+    # float even for int8 weights, which gradient clipping could not scale.
+    grads = join(grads, [jnp.zeros(x.shape, x.dtype if jnp.issubdtype(x.dtype, jnp.floating)
+                                   else jnp.float32) for x in frozen])
     updates, opt_state = tx.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
     # (sum, count) per task: the means were taken over the batch's label counts.
