@@ -3,9 +3,11 @@
 A run lives in its workdir: the prepared dataset (unless `data.tfds_dir` points
 elsewhere), `checkpoints/` (orbax: train state + grain iterator), TensorBoard event
 files, `metrics.json` and the confusion-matrix PNGs. Restarting `train` on a
-workdir resumes from its last checkpoint.
+workdir resumes from its newest readable checkpoint; one `train` at a time holds
+the workdir (`locking`).
 """
 
+import contextlib
 import dataclasses
 import math
 import os
@@ -18,6 +20,7 @@ from tqdm import tqdm
 
 from wikiart_jax import checkpointing
 from wikiart_jax import factory
+from wikiart_jax import locking
 from wikiart_jax.core import TrainingDivergedError
 from wikiart_jax.data import caption_targets
 from wikiart_jax.data import dataset
@@ -118,11 +121,25 @@ def evaluate_params(config, workdir: str, run: RunSetup, step_fn, params,
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
   """Trains (resuming when the workdir has a checkpoint), evaluates, checkpoints.
 
+  Holds the workdir's writer lock throughout: a second `train` there stops at once.
+
   Returns:
     The final held-out metrics, as written to `<workdir>/metrics.json`.
+
+  Raises:
+    LockedError: another live process trains in this workdir (names it).
   """
   workdir = os.path.abspath(workdir)
   os.makedirs(workdir, exist_ok=True)
+  # Process 0 holds it for the whole run: the other processes are the same run.
+  held = (locking.hold(workdir, 'train',
+                       advice='wait for it to finish or stop it, or use another workdir')
+          if jax.process_index() == 0 else contextlib.nullcontext())
+  with held:
+    return _train_and_evaluate(config, workdir)
+
+
+def _train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
   run = setup(config, workdir)
   steps_per_epoch = max(run.info.num_examples['train'] // config.data.batch_size, 1)
   trainer = trainer_lib.Trainer(config, run.parts, run.mesh, num_layers=run.num_layers,
