@@ -169,3 +169,25 @@ def test_the_recipe_freezes_the_backbone_then_trains_it_at_its_own_rate(tmp_path
   heads = max(np.abs(step3[n] - step2[n]).max() for n in step2 if n.startswith('heads/'))
   np.testing.assert_allclose(backbone, 1e-4, rtol=0.05)
   np.testing.assert_allclose(heads, 1e-2, rtol=0.05)
+
+
+def test_an_unreadable_newest_checkpoint_is_skipped_by_eval_and_train(trained_workdir, tmp_path):
+  workdir = str(tmp_path / 'run')
+  shutil.copytree(trained_workdir, workdir, ignore=shutil.ignore_patterns('writer.lock'))
+  state = os.path.join(workdir, 'checkpoints', '6', 'state')
+  data = [os.path.join(d, f) for d, _, fs in os.walk(state) for f in fs
+          if os.path.basename(d) == 'd']
+  for path in data:  # a copy cut short
+    os.truncate(path, os.path.getsize(path) // 2)
+  evaluated = launch(workdir, '--config.mode=eval')
+  assert 'step 3 eval:' in evaluated.stdout
+  (skipped,) = [l for l in evaluated.stderr.splitlines() if 'skipped the checkpoint' in l]
+  assert skipped.startswith('warning: skipped the checkpoint at step 6 (') and 'moved' not in skipped
+  assert 'is not valid for value of size' in skipped, skipped
+  resumed = launch(workdir, '--config.train.num_steps=9')
+  assert 'Resuming from the checkpoint at step 3.' in resumed.stdout
+  (skipped,) = [l for l in resumed.stderr.splitlines() if 'skipped the checkpoint' in l]
+  assert skipped.startswith('warning: skipped the checkpoint at step 6 (')
+  assert skipped.endswith(f'moved to {os.path.join(workdir, "checkpoints_skipped", "6")}')
+  assert sorted(os.listdir(os.path.join(workdir, 'checkpoints')), key=int) == ['3', '6', '9']
+  assert read_metrics(workdir)['step'] == 9

@@ -148,23 +148,23 @@ def _train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict
   ckpt = checkpointing.Checkpointer(
       workdir, keep=config.train.keep_checkpoints,
       best_metric=config.eval.best_metric)
-  start = ckpt.latest_step() or 0
-  # A checkpoint holds the optimizer state of the stage that produced it.
-  trainer.enter(stages_lib.index_at(trainer.stages, max(start - 1, 0)))
-  state = trainer.init_state(run.parts.params)
-  run = dataclasses.replace(run, parts=run.parts.with_params(None))  # the state owns them now
   train_iter = _train_iter(config, workdir, run)
   report = summaries.RunSummary(workdir, config)
-  if start:
-    try:
-      state, _ = ckpt.restore(start, checkpointing.abstract_like(state), train_iter)
-    except ValueError as e:
-      raise ValueError(
-          f'cannot resume from {ckpt.directory}/{start}: it was written with another '
-          'model or optimizer config (e.g. a different model size, stages or '
-          'adam_mu_dtype); use a new workdir') from e
+
+  def abstract_at(step):  # a checkpoint holds the optimizer state of the stage that wrote it
+    trainer.enter(stages_lib.index_at(trainer.stages, max(step - 1, 0)))
+    return trainer.abstract_state()
+
+  # The newest checkpoint that reads back; a truncated or incomplete newer one is skipped.
+  state, start = ckpt.restore_newest(abstract_at, train_iter)
+  if state is None:
+    start = 0
+    trainer.enter(stages_lib.index_at(trainer.stages, 0))
+    state = trainer.init_state(run.parts.params)
+  else:
     report.load_history()
     print(f'Resuming from the checkpoint at step {start}.', flush=True)
+  run = dataclasses.replace(run, parts=run.parts.with_params(None))  # the state owns them now
 
   eval_step = forward.make_step(run.parts)
   caption_tokenizer = (factory.caption_tokenizer(config, run.info.vocab, workdir)
