@@ -36,6 +36,7 @@ def _make_builder(config, workdir: str):
       raw_dir=dataset.raw_dir(data, workdir), split_dir=data.split_dir,
       resize_shorter=data.resize_shorter, val_fraction=data.val_fraction,
       test_fraction=data.test_fraction, seed=SPLIT_SEED, provenance=dataset.provenance(data, workdir),
+      max_pixels=data.max_image_pixels,
       config=dataset.BUILDER_CONFIG[data.source], data_dir=dataset.tfds_dir(data, workdir),
       file_format='array_record')
 
