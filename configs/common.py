@@ -101,7 +101,7 @@ def get_config() -> ml_collections.ConfigDict:
   model.caption_decoder.max_positions = 512  # git: text positions; prefix: image tokens + text
   model.caption_decoder.dropout = 0.1
   model.attention = 'auto'  # auto (cuDNN on GPU with bf16, tokens padded to x16) | xla | cudnn
-  model.remat = 'none'  # none | full | dots: activation memory vs recompute in each block
+  model.remat = 'none'  # none | full | dots: activation memory vs recompute in each block (and in BLIP-2's language model)
 
   config.train = train = ml_collections.ConfigDict()
   train.num_steps = 20_000

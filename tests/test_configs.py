@@ -15,14 +15,23 @@ CONFIGS = sorted(os.path.basename(p)[:-3] for p in glob.glob(os.path.join(ROOT, 
                  if not p.endswith('common.py'))
 
 
+_BUILT = {}  # name -> (config, model): a BLIP-2 build traces billions of parameters
+
+
 def _abstract_model(name: str, workdir: str = ''):
   """(config, the model it builds as shapes): architecture spelt out, no hub."""
   config = importlib.import_module(name).get_config()
+  # Without a tokenizer to build in the workdir, one build serves every test.
+  shared = config.model.captioner == 'none' or config.bench.caption_vocab_size > 0
+  if shared and name in _BUILT:
+    return _BUILT[name]
   config.init_from = ''
   config.model.caption_decoder.init_from = ''
   model = nnx.eval_shape(lambda: factory.build_model(
       config, bench.bench_vocab(), workdir,
       caption_vocab_size=int(config.bench.caption_vocab_size)))
+  if shared:
+    _BUILT[name] = config, model
   return config, model
 
 
@@ -50,3 +59,24 @@ def test_the_big_configs_have_their_published_sizes():
   want = (6 * layer + 30522 * 768 + 1024 * 768 + 2 * 768 + 1024 * 768 + 768 + 2 * 768
           + 768 * 30522 + 30522)
   assert _num_params(git.captioner) == want
+
+
+@pytest.mark.parametrize('name, architecture', [('blip2_opt27b_caption', 'blip2-opt-2.7b'),
+                                                ('blip2_flant5xl_caption', 'blip2-flan-t5-xl')])
+def test_blip2_configs_have_the_released_sizes(name, architecture):
+  """The tower and the captioner together are transformers' Blip2ForConditionalGeneration
+  of the released config (counted on the meta device: nothing allocated)."""
+  torch = pytest.importorskip('torch')
+  transformers = pytest.importorskip('transformers')
+  from wikiart_jax.convert import blip2 as convert_blip2  # pylint: disable=g-import-not-at-top
+  hf = dict(convert_blip2.RELEASED[architecture])
+  del hf['model_type']
+  with torch.device('meta'):
+    ref = transformers.Blip2ForConditionalGeneration(transformers.Blip2Config(**hf))
+  want = sum(p.numel() for p in ref.parameters())
+  text = hf['text_config']
+  if text['model_type'] == 't5':  # transformers ties Flan-T5's head; the files hold their own
+    want += text['vocab_size'] * text['d_model']
+  model = _abstract_model(name)[1]
+  assert _num_params(model.backbone) + _num_params(model.captioner) == want
+  assert model.backbone.config.num_layers == 39 and model.captioner.vocab_size == text['vocab_size']

@@ -91,8 +91,9 @@ def test_a_tiny_blip2_captioner_trains_evaluates_and_describes(tmp_path, blip2_f
   assert set(record['generated']) == {'en', 'fr'} and record['description']['en']
 
 
-def test_zero_shot_predict_writes_transformers_greedy_caption(tmp_path, blip2_folder):
-  """No training, only caption_decoder.init_from: released BLIP-2's own caption."""
+def test_zero_shot_predict_and_serve_write_transformers_greedy_caption(tmp_path, blip2_folder):
+  """No training, only caption_decoder.init_from: released BLIP-2's own caption, in
+  predict's output and on serve's page."""
   folder, ref, tokenizer = blip2_folder
   rgb = np.random.default_rng(0).integers(0, 256, (tiny_blip2.IMAGE_SIZE,) * 2 + (3,), np.uint8)
   path = tmp_path / 'painting.png'  # lossless, and at the model's size: no resampling
@@ -112,3 +113,15 @@ def test_zero_shot_predict_writes_transformers_greedy_caption(tmp_path, blip2_fo
                           skip_special_tokens=True).strip()
   assert record['generated']['en'] == want
   assert len(ids[0]) > tiny_blip2.NUM_QUERY + 3  # a caption, not an immediate stop
+  # The web demo's page, as `mode=serve` builds it, shows the same caption and no labels.
+  pytest.importorskip('gradio')
+  from wikiart_jax.apps.serve import app  # pylint: disable=g-import-not-at-top
+  config = demo.get_config('tiny_caption')
+  config.model.captioner = 'blip2'
+  config.model.caption_decoder.init_from = str(folder)
+  config.data.image_size = tiny_blip2.IMAGE_SIZE
+  config.data.caption.max_len = MAX_LEN
+  page = app.Demo(config, str(tmp_path / 'empty'))
+  _, shown, *labels, _, overlay, status = page.describe(str(path), 'English')
+  assert shown == want and labels == [{}, {}, {}] and overlay is not None, status
+  assert 'zero-shot' in page.source

@@ -103,11 +103,13 @@ def _decoder_from_dict(d: dict[str, Any]):
   return GPT2Config(**fields)
 
 
-def _with_dtype(decoder, dtype: str):
-  """The decoder's sizes computing in `dtype` (a restored run computes as configured now)."""
+def _with_numerics(decoder, model: ml_collections.ConfigDict):
+  """The decoder's sizes computing as `model` says now (dtype; remat for BLIP-2's LM)."""
+  dtype = str(model.dtype)
   if isinstance(decoder, Blip2Config):
-    return dataclasses.replace(decoder, qformer=dataclasses.replace(decoder.qformer, dtype=dtype),
-                               text=dataclasses.replace(decoder.text, dtype=dtype))
+    return dataclasses.replace(
+        decoder, qformer=dataclasses.replace(decoder.qformer, dtype=dtype),
+        text=dataclasses.replace(decoder.text, dtype=dtype, remat=str(model.remat)))
   return dataclasses.replace(decoder, dtype=dtype)
 
 
@@ -168,7 +170,8 @@ def decoder_config(model: ml_collections.ConfigDict, vision_width: int, vocab_si
   if model.captioner == 'blip2':
     return convert_blip2.captioner_config(
         dec.init_from, dec.architecture, tokenizer_size=vocab_size, vision_width=vision_width,
-        dtype=str(model.dtype), lm_param_dtype=dec.lm_dtype, dropout=float(dec.dropout))
+        dtype=str(model.dtype), lm_param_dtype=dec.lm_dtype, dropout=float(dec.dropout),
+        remat=str(model.remat))
   if not dec.init_from:
     return captioner_lib.decoder_config(model, vision_width, vocab_size)
   hf = hub.read_config(hub.resolve(dec.init_from))
@@ -295,7 +298,7 @@ def restore_model(config: ml_collections.ConfigDict, vocab, workdir: str
                                    rngs=nnx.Rngs(params=config.seed))
   decoder = None if record.decoder is None else _decoder_from_dict(record.decoder)
   if decoder is not None:
-    decoder = _with_dtype(decoder, str(model_cfg.dtype))
+    decoder = _with_numerics(decoder, model_cfg)
   model.captioner = (None if decoder is None else build_captioner(
       model_cfg, model.backbone.config.hidden_size, record.caption_vocab_size,
       rngs=nnx.Rngs(params=config.seed + 1), label_classes=dict(vocab.num_classes),

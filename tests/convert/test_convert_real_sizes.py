@@ -2,7 +2,8 @@
 
 vit-base-patch16-224-in21k, clip-vit-base-patch32, gpt2 and git-base, each built
 from its published config.json (as a dict: nothing is downloaded), saved, converted
-and compared in float32. Minutes on a CPU, hence `slow`.
+and compared in float32; BLIP-2 (OPT-2.7B and Flan-T5-XL) at its released widths
+with two layers per part. Minutes on a CPU, hence `slow`.
 """
 
 import jax.numpy as jnp
@@ -109,3 +110,55 @@ def test_git_base(tmp_path):
     want = ref(input_ids=torch.tensor(ids), pixel_values=torch.tensor(_image())).logits.numpy()
   got, _ = _run(ours, jnp.asarray(ids), images=_nhwc(_image()))
   np.testing.assert_allclose(got, want, atol=1e-4, rtol=0)
+
+
+def _blip2_real_widths(text_config):
+  """Released BLIP-2 widths (EVA ViT-g 1408, Q-Former 768, the LM's own) at 2 layers each."""
+  vision = dict(hidden_size=1408, intermediate_size=6144, num_hidden_layers=2,
+                num_attention_heads=16, image_size=224, patch_size=14)
+  qformer = dict(hidden_size=768, num_hidden_layers=2, num_attention_heads=12,
+                 intermediate_size=3072, cross_attention_frequency=2)
+  return transformers.Blip2Config(vision_config=vision, qformer_config=qformer,
+                                  text_config=text_config, num_query_tokens=32,
+                                  image_token_index=text_config['vocab_size'] - 1)
+
+
+BLIP2_TEXT = {
+    'opt': dict(model_type='opt', vocab_size=50304, hidden_size=2560, num_hidden_layers=2,
+                num_attention_heads=32, ffn_dim=10240, max_position_embeddings=2048,
+                word_embed_proj_dim=2560, bos_token_id=2, eos_token_id=50118, pad_token_id=1),
+    't5': dict(model_type='t5', vocab_size=32128, d_model=2048, d_kv=64, d_ff=5120, num_layers=2,
+               num_heads=32, feed_forward_proj='gated-gelu', tie_word_embeddings=False,
+               decoder_start_token_id=0, eos_token_id=1, pad_token_id=0),
+}
+
+
+@pytest.mark.parametrize('family', ['opt', 't5'])
+def test_blip2_at_real_widths(tmp_path, family):
+  """Logits within 1e-4 and greedy tokens equal to transformers' generate()."""
+  from wikiart_jax.convert import blip2 as convert_blip2  # pylint: disable=g-import-not-at-top
+  from wikiart_jax.inference import generate as gen  # pylint: disable=g-import-not-at-top
+  torch.manual_seed(0)
+  ref = transformers.Blip2ForConditionalGeneration(_blip2_real_widths(BLIP2_TEXT[family])).eval()
+  with torch.no_grad():  # trained queries are not zero
+    ref.query_tokens.normal_(0, 1)
+  _save(ref, tmp_path)
+  ours = convert_blip2.load_blip2(str(tmp_path))
+  text = np.array([[2, 1037, 3861, 1997]]) if family == 'opt' else np.array([[1037, 3861, 1]])
+  ids = np.concatenate([np.full((1, 32), ref.config.image_token_index), text], 1)
+  kwargs = dict(pixel_values=torch.tensor(_image()), input_ids=torch.tensor(ids))
+  ours_kwargs = {}
+  if family == 't5':
+    kwargs['decoder_input_ids'] = torch.tensor([[0, 1037, 3861]])
+    ours_kwargs['decoder_input_ids'] = jnp.array([[0, 1037, 3861]])
+  with torch.no_grad():
+    want = ref(**kwargs).logits.numpy()
+    out = ref.generate(pixel_values=torch.tensor(_image()), input_ids=torch.tensor(ids),
+                       attention_mask=torch.ones(ids.shape, dtype=torch.long), max_new_tokens=6,
+                       min_new_tokens=6, do_sample=False, pad_token_id=5).numpy()
+  got = _run(ours, jnp.asarray(text), images=_nhwc(_image()), **ours_kwargs)
+  np.testing.assert_allclose(got, want, atol=1e-4, rtol=0)
+  tokens = gen.generate(ours, text, images=_nhwc(_image()), max_new_tokens=6, eos_id=-1,
+                        pad_id=5)
+  new = out[:, ids.shape[1]:] if family == 'opt' else out[:, 1:]
+  np.testing.assert_array_equal(np.asarray(tokens), new)

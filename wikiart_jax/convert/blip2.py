@@ -79,7 +79,8 @@ def qformer_config(hf: dict[str, Any], *, dtype: str = 'float32',
 
 
 def config_from_hf(hf: dict[str, Any], *, tied: bool | None = None, dtype: str = 'float32',
-                   lm_param_dtype: str = 'float32', dropout: float = 0.0) -> Blip2Config:
+                   lm_param_dtype: str = 'float32', dropout: float = 0.0,
+                   remat: str = 'none') -> Blip2Config:
   """Our Blip2Config from a Blip2ForConditionalGeneration config.json dict.
 
   Args:
@@ -88,6 +89,7 @@ def config_from_hf(hf: dict[str, Any], *, tied: bool | None = None, dtype: str =
     dtype: compute dtype of every part.
     lm_param_dtype: storage of the language model (bfloat16 for a frozen one).
     dropout: the Q-Former's and the language model's dropout when training.
+    remat: the language model's remat policy when training.
   """
   check_blip2(hf)
   text = hf['text_config']
@@ -100,7 +102,7 @@ def config_from_hf(hf: dict[str, Any], *, tied: bool | None = None, dtype: str =
       vision=ViTConfig(**vision_fields(hf), dtype=dtype),
       qformer=qformer_config(hf, dtype=dtype, dropout=dropout),
       text=reader.config_from_hf(text, tied=tied, dtype=dtype, param_dtype=lm_param_dtype,
-                                 dropout=dropout),
+                                 dropout=dropout, remat=remat),
       num_query_tokens=hf.get('num_query_tokens', 32), **special_ids(text))
 
 
@@ -240,7 +242,8 @@ RELEASED = {
 
 
 def captioner_config(source: str, architecture: str, *, tokenizer_size: int, vision_width: int,
-                     dtype: str, lm_param_dtype: str, dropout: float) -> Blip2Config:
+                     dtype: str, lm_param_dtype: str, dropout: float,
+                     remat: str = 'none') -> Blip2Config:
   """A BLIP-2 captioner's sizes: from `source`'s config.json (and tensors), else from a
   `RELEASED` architecture; checked against the tokenizer and the backbone's width."""
   if source:
@@ -256,7 +259,7 @@ def captioner_config(source: str, architecture: str, *, tokenizer_size: int, vis
                      f'checkpoint) or .architecture (one of {sorted(RELEASED)}), got '
                      f'{architecture!r}')
   cfg = config_from_hf(hf, tied=tied, dtype=dtype, lm_param_dtype=lm_param_dtype,
-                       dropout=dropout)
+                       dropout=dropout, remat=remat)
   if cfg.qformer.encoder_hidden_size != vision_width:
     raise ValueError(f'{folder}: the Q-Former reads image tokens {cfg.qformer.encoder_hidden_size} '
                      f'wide but the backbone gives {vision_width}: use the checkpoint\'s own '

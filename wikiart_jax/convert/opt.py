@@ -17,7 +17,8 @@ IGNORE = (r'(^|\.)position_ids$',)
 
 
 def config_from_hf(hf: dict[str, Any], *, tied: bool | None = None, dtype: str = 'float32',
-                   param_dtype: str = 'float32', dropout: float = 0.0) -> OPTConfig:
+                   param_dtype: str = 'float32', dropout: float = 0.0,
+                   remat: str = 'none') -> OPTConfig:
   """Our OPTConfig from an OPT config.json dict (or BLIP-2's text_config).
 
   Args:
@@ -26,6 +27,7 @@ def config_from_hf(hf: dict[str, Any], *, tied: bool | None = None, dtype: str =
       `head_is_tied`); None = the config's `tie_word_embeddings`.
     dtype, param_dtype: compute and storage dtypes.
     dropout: hidden dropout when training (the checkpoint's value is not imposed).
+    remat: the layers' remat policy when training (models/remat.py).
   """
   if hf.get('model_type') != 'opt':
     raise CheckpointError(f"expected an OPT config (model_type 'opt'), got {hf.get('model_type')!r}")
@@ -43,7 +45,7 @@ def config_from_hf(hf: dict[str, Any], *, tied: bool | None = None, dtype: str =
       max_position_embeddings=hf.get('max_position_embeddings', 2048),
       activation=hf.get('activation_function', 'relu'),
       tie_word_embeddings=hf.get('tie_word_embeddings', True) if tied is None else tied,
-      dropout=dropout, dtype=dtype, param_dtype=param_dtype)
+      dropout=dropout, dtype=dtype, param_dtype=param_dtype, remat=remat)
 
 
 def mapping(cfg: OPTConfig, prefix: str = '') -> assign.Mapping:

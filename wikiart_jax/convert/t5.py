@@ -22,7 +22,8 @@ IGNORE = (r'(^|\.)(encoder|decoder)\.embed_tokens\.weight$',
 
 
 def config_from_hf(hf: dict[str, Any], *, tied: bool | None = None, dtype: str = 'float32',
-                   param_dtype: str = 'float32', dropout: float = 0.0) -> T5Config:
+                   param_dtype: str = 'float32', dropout: float = 0.0,
+                   remat: str = 'none') -> T5Config:
   """Our T5Config from a T5 config.json dict (or BLIP-2's text_config).
 
   Args:
@@ -31,6 +32,7 @@ def config_from_hf(hf: dict[str, Any], *, tied: bool | None = None, dtype: str =
       `tie_word_embeddings`.
     dtype, param_dtype: compute and storage dtypes.
     dropout: dropout when training (the checkpoint's value is not imposed).
+    remat: the blocks' remat policy when training (models/remat.py).
   """
   if hf.get('model_type') != 't5':
     raise CheckpointError(f"expected a T5 config (model_type 't5'), got {hf.get('model_type')!r}")
@@ -52,7 +54,7 @@ def config_from_hf(hf: dict[str, Any], *, tied: bool | None = None, dtype: str =
       feed_forward=proj, layer_norm_eps=hf.get('layer_norm_epsilon', 1e-6),
       tie_word_embeddings=tie if tied is None else tied, scale_decoder_outputs=bool(scale),
       decoder_start_token_id=hf.get('decoder_start_token_id', hf.get('pad_token_id', 0)) or 0,
-      dropout=dropout, dtype=dtype, param_dtype=param_dtype)
+      dropout=dropout, dtype=dtype, param_dtype=param_dtype, remat=remat)
 
 
 def mapping(cfg: T5Config, prefix: str = '') -> assign.Mapping:

@@ -21,8 +21,11 @@ a captioner's `condition(...)`); only a bare GPT-2 takes a left-padded prompt
 from __future__ import annotations
 
 import flax.struct
+from flax import nnx
 import jax
 import jax.numpy as jnp
+
+from wikiart_jax.models import remat as remat_lib
 
 
 @flax.struct.dataclass
@@ -103,7 +106,7 @@ def attend(q: jax.Array, k: jax.Array, v: jax.Array, mask: jax.Array,
 
 def run_layers(layers, x: jax.Array, mask: jax.Array, cache: KVCache | None,
                new_valid: jax.Array | None, deterministic: bool,
-               rngs) -> tuple[jax.Array, KVCache | None]:
+               rngs, remat: str = 'none') -> tuple[jax.Array, KVCache | None]:
   """Runs `layers` in order, each reading and appending to its slice of `cache`.
 
   Args:
@@ -115,11 +118,18 @@ def run_layers(layers, x: jax.Array, mask: jax.Array, cache: KVCache | None,
     new_valid: the cache's updated slot validity (`attention_mask_for`'s second output).
     deterministic: disables dropout when True.
     rngs: dropout keys.
+    remat: a policy of models/remat.py for each layer of a plain (training) pass.
 
   Returns:
     (outputs [B, T, D], the cache advanced by T slots, or None).
   """
   index = 0 if cache is None else cache.index
+  if cache is None and remat != 'none':
+    run = nnx.remat(lambda layer, x, mask, rngs: layer(x, mask, None, 0, deterministic, rngs)[0],
+                    policy=remat_lib.POLICIES[remat])
+    for layer in layers:
+      x = run(layer, x, mask, rngs)
+    return x, None
   keys, values = [], []
   for i, layer in enumerate(layers):
     layer_cache = None if cache is None else (cache.keys[i], cache.values[i])

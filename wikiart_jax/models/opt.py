@@ -51,6 +51,7 @@ class OPTConfig:
   dropout: float = 0.0
   dtype: str = 'float32'  # compute dtype
   param_dtype: str = 'float32'  # storage (bfloat16 for a frozen LM)
+  remat: str = 'none'  # none | full | dots (models/remat.py), in a training pass
 
 
 class OPTDecoderLayer(nnx.Module):
@@ -164,7 +165,8 @@ class OPTForCausalLM(nnx.Module):
     x = x + self.embed_positions(positions)  # no dropout here in OPT
 
     mask, new_valid = attention_mask_for(valid, cache)
-    x, cache = run_layers(self.layers, x, mask, cache, new_valid, deterministic, rngs)
+    x, cache = run_layers(self.layers, x, mask, cache, new_valid, deterministic, rngs,
+                          remat=self.config.remat)
     if text_logits_only:
       x = x[:, x.shape[1] - input_ids.shape[1]:]
     x = self.final_layer_norm(x)

@@ -37,6 +37,7 @@ from flax import nnx
 import jax
 import jax.numpy as jnp
 
+from wikiart_jax.models import remat as remat_lib
 from wikiart_jax.models.activations import activation
 from wikiart_jax.models.kv_cache import KVCache, attention_mask_for
 
@@ -61,6 +62,7 @@ class T5Config:
   dropout: float = 0.0
   dtype: str = 'float32'  # compute dtype
   param_dtype: str = 'float32'  # storage (bfloat16 for a frozen LM)
+  remat: str = 'none'  # none | full | dots (models/remat.py), in a training pass
 
   @property
   def gated(self) -> bool:
@@ -220,6 +222,14 @@ class T5Stack(nnx.Module):
     bias = self.blocks[0].self_attention.position_bias(
         self.config, start + jnp.arange(x.shape[1]), key_slots, bidirectional=not self.decoder)
     x = drop(x)
+    if cache is None and self.config.remat != 'none':
+      run = nnx.remat(lambda block, x, bias, mask, cross, rngs: block(
+          x, bias=bias, mask=mask, cross=cross, deterministic=deterministic, rngs=rngs)[0],
+                      policy=remat_lib.POLICIES[self.config.remat])
+      for i, block in enumerate(self.blocks):
+        layer_cross = None if cross is None else (cross[0][i], cross[1][i], cross[2])
+        x = run(block, x, bias, mask, layer_cross, rngs)
+      return drop(self.final_layer_norm(x)), None
     keys, values = [], []
     for i, block in enumerate(self.blocks):
       layer_cache = None if cache is None else (cache.keys[i], cache.values[i])

@@ -51,6 +51,7 @@ from flax import nnx
 from wikiart_jax.models import activations
 from wikiart_jax.models import attention as attention_lib
 from wikiart_jax.models import fused_qkv
+from wikiart_jax.models import remat as remat_lib
 
 # variant -> (patch_size, hidden_size, num_layers, num_heads, mlp_dim).
 _SIZES = {
@@ -64,14 +65,6 @@ _TINY = (4, 64, 4, 4, 128)
 # The activations of HF ViT and CLIP vision (names as in models/activations.py).
 _ACTIVATIONS = ('gelu', 'gelu_tanh', 'quick_gelu')
 _INIT = nnx.initializers.truncated_normal(stddev=0.02)  # HF ViT's initializer_range
-# Rematerialisation trades compute for activation memory: 'full' recomputes each
-# block in the backward pass; 'dots' keeps the matmul outputs and recomputes the
-# cheap elementwise work (softmax, GELU, LayerNorm).
-_REMAT_POLICIES = {
-    'none': None,
-    'full': jax.checkpoint_policies.nothing_saveable,
-    'dots': jax.checkpoint_policies.dots_with_no_batch_dims_saveable,
-}
 
 
 def variant_sizes(variant: str) -> tuple[int, int, int, int, int]:
@@ -130,9 +123,7 @@ class ViTConfig:
       raise ValueError(f'model.dropout must be in [0, 1), got {self.dropout}')
     if self.registers < 0:
       raise ValueError(f'model.registers must be >= 0, got {self.registers}')
-    if self.remat not in _REMAT_POLICIES:
-      raise ValueError(f'model.remat must be one of {sorted(_REMAT_POLICIES)}, '
-                       f'got {self.remat!r}')
+    remat_lib.check(self.remat)
     for field in ('dtype', 'param_dtype'):
       try:
         jnp.dtype(getattr(self, field))
@@ -381,4 +372,4 @@ def _remat_block(block: 'Block', x: jax.Array, deterministic: bool,
   """Runs `block` under `nnx.remat` with the configured policy."""
   def run(block, x, rngs):
     return block(x, deterministic=deterministic, rngs=rngs, return_weights=False)
-  return nnx.remat(run, policy=_REMAT_POLICIES[remat])(block, x, rngs)
+  return nnx.remat(run, policy=remat_lib.POLICIES[remat])(block, x, rngs)

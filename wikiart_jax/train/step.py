@@ -104,8 +104,15 @@ def make_train_step(parts: parts_lib.ModelParts, tx: optax.GradientTransformatio
   def train_step(state: state_lib.TrainState, batch: dict):
     denominators = _label_counts(batch, style_to_family)
     trained, frozen = split(state.params)
+    def micro_step(params, micro, key):
+      # The frozen weights pass a barrier with the micro-batch, so XLA cannot hoist
+      # their casts (to the compute dtype) out of the accumulation loop: hoisted, a
+      # cast copy of every frozen weight would stay alive through the whole step.
+      frozen_here, micro = jax.lax.optimization_barrier((frozen, micro))
+      return grad_fn(params, frozen_here, micro, key, denominators)
+
     (loss, (means, outputs)), grads = accumulation.accumulate_gradients(
-        lambda params, micro, key: grad_fn(params, frozen, micro, key, denominators),
+        micro_step if accum > 1 else lambda p, m, k: grad_fn(p, frozen, m, k, denominators),
         trained, batch, accum, jax.random.fold_in(dropout_key, state.step))
     # Frozen leaves: zeros that the optimizer's set_to_zero ignores (XLA folds them);
     # float even for int8 weights, which gradient clipping could not scale.

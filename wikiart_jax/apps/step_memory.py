@@ -1,0 +1,69 @@
+"""XLA's buffer assignment of a config's train step: its memory, sized without running it.
+
+The model, the train state and the batch are shapes only (nothing allocated, nothing
+read from the hub), so the step of a multi-billion-parameter config (BLIP-2 with
+OPT-2.7B or Flan-T5-XL) is compiled and sized on a laptop CPU; the 24 GB configs
+quote this figure as their estimate:
+
+    python benchmarks/step_memory.py --configs=configs/blip2_opt27b_caption.py
+
+The figures are the compiling backend's: a GPU build fuses (and keeps bfloat16)
+differently, so the peak it reaches (`mode=bench`) is the measurement.
+"""
+
+import copy
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+from flax import nnx
+
+from wikiart_jax import factory
+from wikiart_jax.apps import bench
+from wikiart_jax.core import TASKS
+from wikiart_jax.models import parts as parts_lib
+from wikiart_jax.parallel import sharding
+from wikiart_jax.train import state as state_lib
+from wikiart_jax.train import trainer as trainer_lib
+
+
+def abstract_batch(config: ml_collections.ConfigDict, caption_len: int, mesh) -> dict:
+  """The train step's batch as shapes, laid out as the step wants it."""
+  b, s = config.data.batch_size, config.data.image_size
+  layout = sharding.batch_sharding(mesh)
+  spec = lambda shape, dtype: jax.ShapeDtypeStruct(shape, dtype, sharding=layout)
+  batch = {'image': spec((b, s, s, 3), jnp.float32), 'year': spec((b,), jnp.int32)}
+  batch.update({task: spec((b,), jnp.int32) for task in TASKS})
+  if caption_len:
+    batch['caption_tokens'] = spec((b, caption_len), jnp.int32)
+    batch['caption_mask'] = spec((b, caption_len), jnp.int32)
+  return batch
+
+
+def xla_memory(config: ml_collections.ConfigDict) -> list[dict]:
+  """Per stage of `train.stages`: {'stage', 'arguments', 'outputs', 'aliased',
+  'temporaries', 'total'} in bytes, total = arguments + outputs - aliased + temporaries
+  (the donated state is aliased: arguments and temporaries are what lives at once)."""
+  config = copy.deepcopy(config)  # our copy: the caller's config is not written
+  config.init_from = ''
+  config.model.caption_decoder.init_from = ''  # the config spells the sizes out
+  bench.check_settings(config)
+  vocab = bench.bench_vocab()
+  mesh = sharding.make_mesh(config.train.fsdp)
+  model = nnx.eval_shape(lambda: factory.build_model(
+      config, vocab, caption_vocab_size=int(config.bench.caption_vocab_size)))
+  parts = parts_lib.split(model)
+  trainer = trainer_lib.Trainer(config, parts, mesh, num_layers=model.backbone.config.num_layers,
+                                style_to_family=model.style_to_family)
+  batch = abstract_batch(config, config.data.caption.max_len if model.captioner else 0, mesh)
+  out = []
+  for index in range(len(trainer.stages)):
+    trainer.enter(index)
+    state = jax.eval_shape(lambda p: state_lib.create(p, trainer.tx), parts.params)
+    stats = trainer.step_fn.lower(state, batch).compile().memory_analysis()
+    sizes = dict(arguments=stats.argument_size_in_bytes, outputs=stats.output_size_in_bytes,
+                 aliased=stats.alias_size_in_bytes, temporaries=stats.temp_size_in_bytes)
+    sizes['total'] = (sizes['arguments'] + sizes['outputs'] - sizes['aliased']
+                      + sizes['temporaries'])
+    out.append({'stage': trainer.describe(), **sizes})
+  return out
