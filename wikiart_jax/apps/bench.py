@@ -31,8 +31,9 @@ import ml_collections
 from flax import nnx
 
 from wikiart_jax import factory
-from wikiart_jax.core import TASKS
+from wikiart_jax.core import PERIOD, TASKS
 from wikiart_jax.data import metadata
+from wikiart_jax.metrics import period as period_lib
 from wikiart_jax.models import parts as parts_lib
 from wikiart_jax.models import vit as vit_lib
 from wikiart_jax.parallel import sharding
@@ -118,6 +119,8 @@ def _random_batch(config, num_classes: dict, mesh, seed: int,
              'year': jnp.full((b,), 1900, jnp.int32)}
     for k, task in zip(keys[1:4], TASKS):
       batch[task] = jax.random.randint(k, (b,), 0, num_classes[task], jnp.int32)
+    # The year's bin, as the pipeline adds it (the bench vocabulary has no tag targets).
+    batch[PERIOD] = jnp.full((b,), int(period_lib.bin_of(1900)), jnp.int32)
     if caption_vocab:
       length = config.data.caption.max_len
       batch['caption_tokens'] = jax.random.randint(keys[4], (b, length), 0, caption_vocab,
