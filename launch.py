@@ -36,8 +36,8 @@ def run(config, workdir: str) -> int:
     from wikiart_jax.apps import evaluate  # pylint: disable=g-import-not-at-top
     evaluate.evaluate(config, workdir)
   elif config.mode == 'prepare':
-    from wikiart_jax.data import prepare  # pylint: disable=g-import-not-at-top
-    print(f'dataset ready in {prepare.prepare(config, workdir)}')
+    from wikiart_jax.train import loop  # pylint: disable=g-import-not-at-top
+    print(f'dataset ready in {loop.prepare_once(config, workdir).path}')
   elif config.mode in ('predict', 'embed'):
     from wikiart_jax.apps import embed  # pylint: disable=g-import-not-at-top
     from wikiart_jax.apps import predict  # pylint: disable=g-import-not-at-top
