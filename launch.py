@@ -37,7 +37,9 @@ def run(config, workdir: str) -> int:
     evaluate.evaluate(config, workdir)
   elif config.mode == 'prepare':
     from wikiart_jax.train import loop  # pylint: disable=g-import-not-at-top
-    print(f'dataset ready in {loop.prepare_once(config, workdir).path}')
+    # Finishes what an interrupted prepare left (train would refuse it); scores the
+    # tags with CLIP when data.tags.clip_from is set.
+    print(f'dataset ready in {loop.prepare_once(config, workdir, finish=True).path}')
   elif config.mode in ('predict', 'embed'):
     from wikiart_jax.apps import embed  # pylint: disable=g-import-not-at-top
     from wikiart_jax.apps import predict  # pylint: disable=g-import-not-at-top
@@ -67,7 +69,7 @@ def main(argv):
   from wikiart_jax import core  # pylint: disable=g-import-not-at-top
   # CheckpointError and ImageError are ValueErrors; named for the reader.
   expected = (ValueError, FileNotFoundError, KeyError, core.ImageError, core.CheckpointError,
-              core.TrainingDivergedError, NotImplementedError)
+              core.TrainingDivergedError, core.LockedError, NotImplementedError)
   try:
     code = run(FLAGS.config, FLAGS.workdir)
   except expected as e:  # one line, naming the culprit; no traceback to wade through

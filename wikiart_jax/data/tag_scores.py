@@ -26,6 +26,7 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 import tqdm
 
+from wikiart_jax import atomic
 from wikiart_jax.core import ImageError
 from wikiart_jax.data import images
 from wikiart_jax.data.splits import Record
@@ -48,9 +49,7 @@ def _open_folder(folder: str, fingerprint: dict) -> None:
         raise ValueError(f'{folder} holds tag scores of another CLIP, tag list or prompts: '
                          'delete it to score again')
     return
-  with open(path + '.tmp', 'w', encoding='utf-8') as f:
-    json.dump(wanted, f, ensure_ascii=False, indent=1)
-  os.replace(path + '.tmp', path)
+  atomic.write_text(path, json.dumps(wanted, ensure_ascii=False, indent=1))
 
 
 def _save_chunk(path: str, keys: list[str], probs: np.ndarray) -> None:

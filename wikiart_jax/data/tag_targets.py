@@ -17,10 +17,12 @@ masked for it.
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from wikiart_jax import atomic
 from wikiart_jax.text import subjects
 
 LABELS_FILE = 'tags.csv'
@@ -28,12 +30,13 @@ _INDEX = {key: i for i, key in enumerate(subjects.TAG_KEYS)}
 
 
 def write_labels(path: str, drawn: Mapping[str, Sequence[str]]) -> None:
-  """Writes `tags.csv`: one row per image, its present tags ';'-separated."""
-  with open(path, 'w', encoding='utf-8', newline='') as f:
-    writer = csv.writer(f)
-    writer.writerow(['path', 'tags'])
-    for key in sorted(drawn):
-      writer.writerow([key, ';'.join(sorted(drawn[key]))])
+  """Writes `tags.csv` whole or not at all: one row per image, its present tags ';'-separated."""
+  out = io.StringIO(newline='')
+  writer = csv.writer(out)
+  writer.writerow(['path', 'tags'])
+  for key in sorted(drawn):
+    writer.writerow([key, ';'.join(sorted(drawn[key]))])
+  atomic.write_text(path, out.getvalue())
 
 
 def read_labels(path: str) -> dict[str, tuple[str, ...]]:
