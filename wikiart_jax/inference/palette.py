@@ -22,6 +22,7 @@ import numpy as np
 from PIL import Image
 from skimage import color as skcolor
 from sklearn.cluster import KMeans
+import threadpoolctl
 
 from wikiart_jax.text import colours as colours_lib
 
@@ -31,6 +32,9 @@ MIN_SHARE = 0.05  # smaller clusters are specks, not the palette
 # A picture is black and white when 95% of its pixels have a chroma C* under this:
 # JPEG noise in a grey scan stays under ~4, a sepia print reaches ~15.
 GREY_CHROMA = 10.0
+# k-means on a few thousand pixels runs in one thread: its OpenMP and BLAS pools,
+# spinning beside the model's threads on a busy CPU, made one picture take seconds.
+_THREADS = threadpoolctl.ThreadpoolController()
 _ANCHORS = list(colours_lib.COLOURS.values())
 _ANCHOR_LAB = skcolor.rgb2lab(np.array([[c.rgb for c in _ANCHORS]], np.float64) / 255.0)[0]
 
@@ -98,7 +102,8 @@ def _clusters(lab: np.ndarray) -> list[tuple[np.ndarray, float]]:
   k = min(MAX_COLOURS, len(np.unique(np.round(lab, 1), axis=0)))
   if k == 1:
     return [(lab.mean(axis=0), 1.0)]
-  labels = KMeans(n_clusters=k, n_init=3, random_state=0).fit_predict(lab)
+  with _THREADS.limit(limits=1):
+    labels = KMeans(n_clusters=k, n_init=3, random_state=0).fit_predict(lab)
   counts = np.bincount(labels, minlength=k)
   return [(lab[labels == i].mean(axis=0), counts[i] / len(lab)) for i in range(k) if counts[i]]
 
