@@ -21,6 +21,7 @@ import importlib
 import os
 import sys
 import tempfile
+import time
 
 from absl import app
 from absl import flags
@@ -41,6 +42,8 @@ _DTYPE = flags.DEFINE_enum('dtype', 'float32', ['float32', 'bfloat16'],
                            'compute dtype of both sides (bf16: autocast on the torch side)')
 _BASELINE = flags.DEFINE_enum('baseline', 'transformers', ['transformers', 'timm'],
                               'transformers (same weights, checked) or timm (speed only)')
+_PROFILE = flags.DEFINE_bool('profile', False, 'also print the FLOPs of a forward and the '
+                             "speed of each library's matmul at the MLP's shape")
 _TOLERANCE = 1e-4  # max |probability difference| of the same weights in float32
 
 
@@ -114,7 +117,47 @@ def build_pair(name: str, device: str):
       probs = [p.float().softmax(-1).cpu().numpy() for p in logits.split(sizes, dim=-1)]
     return dict(zip(TASKS, probs))
 
-  return forward, theirs, vit_cfg.image_size
+  return forward, theirs, vit_cfg
+
+
+def _median_s(fn, repeats: int) -> float:
+  fn()
+  times = []
+  for _ in range(repeats):
+    start = time.perf_counter()
+    fn()
+    times.append(time.perf_counter() - start)
+  return float(np.median(times))
+
+
+def profile(vit_cfg, batch: int, result, device: str) -> list[str]:
+  """Achieved GFLOP/s of both sides, against each library's matmul at the MLP's shape."""
+  import jax  # pylint: disable=g-import-not-at-top
+  import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
+  import torch  # pylint: disable=g-import-not-at-top
+  from wikiart_jax.apps import bench  # pylint: disable=g-import-not-at-top
+  forward_flops = bench.analytic_flops(vit_cfg, [])[0] * batch  # heads: < 0.1%
+  rows, d, m = vit_cfg.sequence_length * batch, vit_cfg.hidden_size, vit_cfg.mlp_dim
+  dtype = jnp.dtype(_DTYPE.value)
+  x, w = jnp.ones((rows, d), dtype), jnp.ones((d, m), dtype)
+  matmul = jax.jit(jnp.matmul)
+  xla_s = _median_s(lambda: jax.block_until_ready(matmul(x, w)), _REPEATS.value)
+  tdtype = torch.bfloat16 if _DTYPE.value == 'bfloat16' else torch.float32
+  tx, tw = (torch.ones(s, dtype=tdtype, device=device) for s in ((rows, d), (d, m)))
+  sync = torch.cuda.synchronize if device == 'cuda' else (lambda: None)
+
+  def torch_matmul():
+    with torch.inference_mode():
+      torch.matmul(tx, tw)
+    sync()
+  torch_s = _median_s(torch_matmul, _REPEATS.value)
+  mm = 2 * rows * d * m
+  return [
+      f'  forward: {forward_flops / batch / 1e9:.2f} GFLOP per image (matmuls); ours '
+      f'{forward_flops / result.first.median / 1e9:,.1f} GFLOP/s, '
+      f'{_BASELINE.value} {forward_flops / result.second.median / 1e9:,.1f} GFLOP/s',
+      f'  one matmul at the MLP\'s shape ({rows} x {d} x {m}): XLA '
+      f'{mm / xla_s / 1e9:,.1f} GFLOP/s, torch {mm / torch_s / 1e9:,.1f} GFLOP/s']
 
 
 def main(argv):
@@ -127,7 +170,8 @@ def main(argv):
   for name in _MODELS.value:
     if name not in MODELS:
       raise SystemExit(f'error: --models: {name!r} is not one of {sorted(MODELS)}')
-    forward, theirs, size = build_pair(name, device)
+    forward, theirs, vit_cfg = build_pair(name, device)
+    size = vit_cfg.image_size
     for batch in map(int, _BATCHES.value):
       images = np.random.default_rng(batch).normal(size=(batch, size, size, 3)).astype(
           np.float32)
@@ -138,6 +182,8 @@ def main(argv):
           repeats=_REPEATS.value, work=batch, unit='images', threads=threads)
       harness.report(result, f'{name} classifier, batch {batch}, {size} px, {_DTYPE.value}; '
                              f'jax {jax.__version__} on {device}, torch {torch.__version__}')
+      if _PROFILE.value:
+        print('\n'.join(profile(vit_cfg, batch, result, device)), flush=True)
       if _BASELINE.value == 'transformers':
         ours, ref = forward(images).probs, theirs(images_torch)
         diff = max(float(np.max(np.abs(ours[t] - ref[t]))) for t in ref)
