@@ -65,6 +65,8 @@ class Comparison:
     threads: the thread counts each side used.
     interleaved: False where the sides had to run one after the other
       (`from_times`: bench's train steps on one GPU).
+    timer: what the times are: 'wall' clock, or 'CPU' time of the process (all
+      its threads: a rate per core).
   """
   first: Side
   second: Side
@@ -75,6 +77,7 @@ class Comparison:
   machine: str
   threads: str
   interleaved: bool = True
+  timer: str = 'wall'
 
   @property
   def ratio(self) -> float:
@@ -91,11 +94,14 @@ class Comparison:
   def lines(self) -> list[str]:
     """The report: machine, one line per side, the ratio, the load verdict last."""
     unit = f'{self.unit}/s' if self.work else 'calls/s'
+    if self.timer != 'wall':
+      unit += f' of {self.timer} time'
     width = max(len(self.first.label), len(self.second.label))
-    out = [f'machine: {self.machine}; {self.threads}']
+    timer = '' if self.timer == 'wall' else f' {self.timer}'
+    out = [f'machine: {self.machine}' + (f'; {self.threads}' if self.threads else '')]
     for side in (self.first, self.second):
       out.append(
-          f'  {side.label:<{width}}  median {side.median * 1e3:9.2f} ms '
+          f'  {side.label:<{width}}  median {side.median * 1e3:9.2f} ms{timer} '
           f'(min {side.min * 1e3:.2f}, max {side.max * 1e3:.2f}, n={len(side.times)})  '
           f'{self.rate(side.median):,.1f} {unit}')
     order = '' if self.interleaved else ' (the sides ran one after the other)'
@@ -123,14 +129,15 @@ class Comparison:
     return {'first': side(self.first), 'second': side(self.second), 'ratio': self.ratio,
             'unit': self.unit, 'work': self.work, 'load_before': self.load_before,
             'load_after': self.load_after, 'load_moved': self.load_moved,
-            'machine': self.machine, 'threads': self.threads, 'interleaved': self.interleaved}
+            'machine': self.machine, 'threads': self.threads, 'interleaved': self.interleaved,
+            'timer': self.timer}
 
 
 def compare(first: Callable[[], object], second: Callable[[], object],
             labels: tuple[str, str] = ('ours', 'baseline'), *, repeats: int = 5,
             warmup: int = 1, work: float | None = None, unit: str = 'calls',
             threads: str = '', clock: Callable[[], float] = time.perf_counter,
-            loadavg: Callable[[], tuple[float, ...]] = os.getloadavg,
+            timer: str = 'wall', loadavg: Callable[[], tuple[float, ...]] = os.getloadavg,
             machine_text: str | None = None) -> Comparison:
   """Times `first` and `second` interleaved; returns the `Comparison`.
 
@@ -142,7 +149,9 @@ def compare(first: Callable[[], object], second: Callable[[], object],
     work: units of work per call (for a rate); None = report calls/s.
     unit: the unit's name.
     threads: the thread counts each side used, as text (`match_threads()`).
-    clock, loadavg: injectable for tests.
+    clock: the timer read around each call (`time.process_time` for CPU time).
+    timer: its name in the report ('wall', 'CPU').
+    loadavg: injectable for tests.
     machine_text: the machine's description; None = `machine()`.
   """
   if repeats < 1 or warmup < 0:
@@ -162,7 +171,7 @@ def compare(first: Callable[[], object], second: Callable[[], object],
                     second=Side(labels[1], tuple(times[1])), work=work, unit=unit,
                     load_before=load_before, load_after=load_after,
                     machine=machine() if machine_text is None else machine_text,
-                    threads=threads)
+                    threads=threads, timer=timer)
 
 
 def from_times(first: Side, second: Side, *, load_before: float, load_after: float,

@@ -113,3 +113,11 @@ def test_times_measured_elsewhere_say_the_sides_were_not_interleaved():
   assert result.ratio == pytest.approx(2.5)
   assert 'ran one after the other' in result.lines()[-2]
   assert not result.as_dict()['interleaved']
+
+
+def test_a_cpu_time_clock_is_named_in_the_report():
+  clock = FakeClock()
+  result = _compare(clock, clock.side('a', [1, 1]), clock.side('b', [1, 2]), repeats=1,
+                    work=10, unit='images', timer='CPU')
+  text = '\n'.join(result.lines())
+  assert 'ms CPU' in text and 'images/s of CPU time' in text
