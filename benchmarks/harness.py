@@ -26,6 +26,7 @@ import time
 from typing import Callable
 
 LOAD_MOVE_LIMIT = 1.0  # load-average change (1 min) that makes a run suspect
+OTHERS_LIMIT = 0.1  # share of the cores other processes may use while we time
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,6 +68,8 @@ class Comparison:
       (`from_times`: bench's train steps on one GPU).
     timer: what the times are: 'wall' clock, or 'CPU' time of the process (all
       its threads: a rate per core).
+    others_cores: the cores other processes kept busy, on average, during the
+      timed calls (Linux /proc/stat less this process's CPU time); None if unknown.
   """
   first: Side
   second: Side
@@ -78,6 +81,7 @@ class Comparison:
   threads: str
   interleaved: bool = True
   timer: str = 'wall'
+  others_cores: float | None = None
 
   @property
   def ratio(self) -> float:
@@ -111,16 +115,7 @@ class Comparison:
     return out
 
   def load_verdict(self) -> str:
-    """One line on the load average; the run is flagged when it moved or was high."""
-    seen = f'load average {self.load_before:.2f} before, {self.load_after:.2f} after'
-    if self.load_moved:
-      return (f'FLAG: {seen}: it moved by more than {LOAD_MOVE_LIMIT:g} during the run, '
-              'the ratio is suspect; rerun on a quieter machine')
-    cores = cpu_count()
-    if max(self.load_before, self.load_after) > cores:
-      return (f'FLAG: {seen}: more than the {cores} cores were busy, the figures are '
-              'slowed by other work; rerun on a quieter machine')
-    return f'{seen}: steady'
+    return load_verdict(self.load_before, self.load_after, self.others_cores)
 
   def as_dict(self) -> dict:
     """The figures as plain numbers, for a JSON line."""
@@ -130,7 +125,40 @@ class Comparison:
             'unit': self.unit, 'work': self.work, 'load_before': self.load_before,
             'load_after': self.load_after, 'load_moved': self.load_moved,
             'machine': self.machine, 'threads': self.threads, 'interleaved': self.interleaved,
-            'timer': self.timer}
+            'timer': self.timer, 'others_cores': self.others_cores}
+
+
+def load_verdict(before: float, after: float, others_cores: float | None = None) -> str:
+  """One line on the machine's load; a run is flagged when it moved or was high.
+
+  The 1-minute load average counts this benchmark's own threads too: a long run
+  on an idle machine raises it by itself. `others_cores` (what other processes
+  used while the calls were timed) tells the two apart.
+  """
+  seen = f'load average {before:.2f} before, {after:.2f} after'
+  if others_cores is not None:
+    seen += f'; other processes kept {others_cores:.2f} cores busy during the timed calls'
+  cores = cpu_count()
+  if abs(after - before) > LOAD_MOVE_LIMIT:
+    return (f'FLAG: {seen}: the load moved by more than {LOAD_MOVE_LIMIT:g}, the figures '
+            'are suspect unless the others kept ~0 cores busy (then it is this run)')
+  if max(before, after) > cores:
+    return (f'FLAG: {seen}: more than the {cores} cores were busy, the figures are '
+            'slowed by other work; rerun on a quieter machine')
+  if others_cores is not None and others_cores > OTHERS_LIMIT * cores:
+    return (f'FLAG: {seen}: other work took more than {OTHERS_LIMIT:.0%} of the cores; '
+            'rerun on a quieter machine')
+  return f'{seen}: steady'
+
+
+def busy_cpu_seconds() -> float | None:
+  """CPU seconds all processes have run (Linux /proc/stat: all but idle and iowait)."""
+  try:
+    with open('/proc/stat', encoding='utf-8') as f:
+      ticks = [int(x) for x in f.readline().split()[1:9]]
+  except (OSError, ValueError):
+    return None
+  return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf('SC_CLK_TCK')
 
 
 def compare(first: Callable[[], object], second: Callable[[], object],
@@ -138,7 +166,7 @@ def compare(first: Callable[[], object], second: Callable[[], object],
             warmup: int = 1, work: float | None = None, unit: str = 'calls',
             threads: str = '', clock: Callable[[], float] = time.perf_counter,
             timer: str = 'wall', loadavg: Callable[[], tuple[float, ...]] = os.getloadavg,
-            machine_text: str | None = None) -> Comparison:
+            machine_text: str | None = None, measure_others: bool = True) -> Comparison:
   """Times `first` and `second` interleaved; returns the `Comparison`.
 
   Args:
@@ -153,6 +181,8 @@ def compare(first: Callable[[], object], second: Callable[[], object],
     timer: its name in the report ('wall', 'CPU').
     loadavg: injectable for tests.
     machine_text: the machine's description; None = `machine()`.
+    measure_others: measure other processes' CPU use (off in tests: the fake
+      callables take no real time).
   """
   if repeats < 1 or warmup < 0:
     raise ValueError(f'repeats must be >= 1 and warmup >= 0, got {repeats}, {warmup}')
@@ -160,6 +190,7 @@ def compare(first: Callable[[], object], second: Callable[[], object],
     first()
     second()
   load_before = loadavg()[0]
+  busy, own, wall = busy_cpu_seconds(), time.process_time(), time.perf_counter()
   times = ([], [])
   for _ in range(repeats):
     for fn, out in zip((first, second), times):
@@ -167,11 +198,15 @@ def compare(first: Callable[[], object], second: Callable[[], object],
       fn()
       out.append(clock() - start)
   load_after = loadavg()[0]
+  others = None
+  if busy is not None and measure_others:
+    elapsed = time.perf_counter() - wall
+    others = max(0.0, (busy_cpu_seconds() - busy) - (time.process_time() - own)) / elapsed
   return Comparison(first=Side(labels[0], tuple(times[0])),
                     second=Side(labels[1], tuple(times[1])), work=work, unit=unit,
                     load_before=load_before, load_after=load_after,
                     machine=machine() if machine_text is None else machine_text,
-                    threads=threads, timer=timer)
+                    threads=threads, timer=timer, others_cores=others)
 
 
 def from_times(first: Side, second: Side, *, load_before: float, load_after: float,

@@ -9,8 +9,10 @@ Start the demo, then point this at it:
 
 Each client is a `gradio_client.Client` (the page's own HTTP API, queue
 included) calling `/describe` with the image; a request fails if it raises or
-the page's status line says 'Error'. Prints p50 / p95 / max latency and the
-throughput; exits 1 on any failure.
+the page's status line says 'Error'. Prints p50 / p95 / max latency (upload to
+description), the throughput, the machine and the load average before and after
+(a last line flags a change over 1, as benchmarks/harness.py does); exits 1 on
+any failure. With `--clients=1` the latency is one user's, with nobody queued.
 """
 
 import concurrent.futures
@@ -25,6 +27,9 @@ os.environ.setdefault('GRADIO_ANALYTICS_ENABLED', 'False')
 from absl import app  # pylint: disable=g-import-not-at-top
 from absl import flags
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benchmarks import harness  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 _URL = flags.DEFINE_string('url', 'http://127.0.0.1:7860/', 'the running demo')
 _IMAGE = flags.DEFINE_string('image', None, 'image file sent with every request')
@@ -67,13 +72,17 @@ def main(argv):
   if not _IMAGE.value or not os.path.isfile(_IMAGE.value):
     print(f'error: --image={_IMAGE.value} is not a file', file=sys.stderr)
     sys.exit(1)
+  load_before = os.getloadavg()[0]
   stats = run_load(_URL.value, _IMAGE.value, _REQUESTS.value, _CLIENTS.value)
+  load_after = os.getloadavg()[0]
   ms = stats['latencies'] * 1e3
+  print(f'machine: {harness.machine()} (client and server on it)')
   print(f'{_REQUESTS.value} requests, {_CLIENTS.value} clients, {len(stats["errors"])} errors')
   print(f'latency ms: p50 {np.percentile(ms, 50):.1f}  p95 {np.percentile(ms, 95):.1f}  '
         f'max {ms.max():.1f}')
   print(f'throughput: {_REQUESTS.value / stats["wall_s"]:.1f} requests/s '
         f'({stats["wall_s"]:.1f} s wall)')
+  print(harness.load_verdict(load_before, load_after), flush=True)
   for error in sorted(set(stats['errors']))[:5]:
     print(f'error: {error}', file=sys.stderr)
   sys.exit(1 if stats['errors'] else 0)

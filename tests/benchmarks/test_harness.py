@@ -31,7 +31,7 @@ def _compare(clock, a, b, loads=((1.0,), (1.2,)), **kwargs):
   load_iter = iter(loads)
   return harness.compare(a, b, ('ours', 'theirs'), clock=clock,
                          loadavg=lambda: next(load_iter), machine_text='test CPU, 2 cores',
-                         **kwargs)
+                         measure_others=False, **kwargs)
 
 
 def test_the_sides_alternate_after_an_interleaved_warm_up():
@@ -121,3 +121,19 @@ def test_a_cpu_time_clock_is_named_in_the_report():
                     work=10, unit='images', timer='CPU')
   text = '\n'.join(result.lines())
   assert 'ms CPU' in text and 'images/s of CPU time' in text
+
+
+def test_other_processes_busy_during_the_run_are_flagged(monkeypatch):
+  monkeypatch.setattr(harness, 'cpu_count', lambda: 2)
+  assert harness.load_verdict(0.2, 0.4, others_cores=0.01).endswith('steady')
+  flagged = harness.load_verdict(0.2, 0.4, others_cores=0.5)
+  assert flagged.startswith('FLAG') and 'other work took' in flagged
+  # A long run raises the load by itself; the others' share says it was this run.
+  own = harness.load_verdict(0.1, 1.5, others_cores=0.0)
+  assert own.startswith('FLAG') and 'kept 0.00 cores busy' in own
+
+
+def test_the_cpu_use_of_other_processes_is_measured():
+  result = harness.compare(lambda: sum(range(10**5)), lambda: None, repeats=2,
+                           machine_text='here')
+  assert result.others_cores is None or result.others_cores >= 0.0
