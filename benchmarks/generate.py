@@ -121,15 +121,6 @@ class Pair:
     return [x for p in parts for x in jax.tree.leaves(nnx.state(p, nnx.Param))]
 
 
-def _median_time(fn, repeats: int) -> float:
-  times = []
-  for _ in range(repeats):
-    start = time.perf_counter()
-    fn()
-    times.append(time.perf_counter() - start)
-  return float(np.median(times))
-
-
 def profile(pair: Pair, new_tokens: int, repeats: int) -> list[str]:
   """Where our time goes, and transformers' generate() overhead per token."""
   import jax  # pylint: disable=g-import-not-at-top
@@ -139,15 +130,15 @@ def profile(pair: Pair, new_tokens: int, repeats: int) -> list[str]:
   start = time.perf_counter()
   pair.run_ours(1)
   compile_one = time.perf_counter() - start
-  one = _median_time(lambda: pair.run_ours(1), repeats)
-  full = _median_time(lambda: pair.run_ours(new_tokens), repeats)
+  one = harness.median_seconds(lambda: pair.run_ours(1), repeats)
+  full = harness.median_seconds(lambda: pair.run_ours(new_tokens), repeats)
   per_token = (full - one) / (new_tokens - 1)
-  split = _median_time(lambda: nnx.split(pair.ours), repeats)
+  split = harness.median_seconds(lambda: nnx.split(pair.ours), repeats)
   weights = pair.decoder_weights()
   nbytes = sum(x.nbytes for x in weights)
   read = jax.jit(lambda ws: sum(jnp.sum(w) for w in ws))
   jax.block_until_ready(read(weights))
-  read_s = _median_time(lambda: jax.block_until_ready(read(weights)), repeats)
+  read_s = harness.median_seconds(lambda: jax.block_until_ready(read(weights)), repeats)
   lines = [
       f'  ours: first call (compiles) {compile_one * 1e3:,.0f} ms; prefill + 1 token '
       f'{one * 1e3:.1f} ms; per further token {per_token * 1e3:.2f} ms; '
@@ -165,9 +156,9 @@ def profile(pair: Pair, new_tokens: int, repeats: int) -> list[str]:
       past = out.past_key_values
       for _ in range(4):
         past = pair.ref(token, past_key_values=past, use_cache=True).past_key_values
-    bare = _median_time(steps, repeats) / 4
-  theirs_one = _median_time(lambda: pair.run_theirs(1), repeats)
-  theirs_full = _median_time(lambda: pair.run_theirs(new_tokens), repeats)
+    bare = harness.median_seconds(steps, repeats) / 4
+  theirs_one = harness.median_seconds(lambda: pair.run_theirs(1), repeats)
+  theirs_full = harness.median_seconds(lambda: pair.run_theirs(new_tokens), repeats)
   theirs_token = (theirs_full - theirs_one) / (new_tokens - 1)
   lines.append(f'  transformers: per token in generate() {theirs_token * 1e3:.2f} ms, bare '
                f'forward with cache {bare * 1e3:.2f} ms, prefill + 1 token '

@@ -219,6 +219,19 @@ def from_times(first: Side, second: Side, *, load_before: float, load_after: flo
                     threads=threads, interleaved=False)
 
 
+def median_seconds(fn: Callable[[], object], repeats: int, warmup: int = 0) -> float:
+  """The median wall time of `repeats` calls of `fn` after `warmup` untimed ones: for a
+  profile's parts, where there is no second side to interleave with."""
+  for _ in range(warmup):
+    fn()
+  times = []
+  for _ in range(repeats):
+    start = time.perf_counter()
+    fn()
+    times.append(time.perf_counter() - start)
+  return statistics.median(times)
+
+
 def report(comparison: Comparison, title: str) -> None:
   """Prints the comparison under `title`, then its figures as one JSON line."""
   print(title)

@@ -21,7 +21,6 @@ import importlib
 import os
 import sys
 import tempfile
-import time
 
 from absl import app
 from absl import flags
@@ -120,16 +119,6 @@ def build_pair(name: str, device: str):
   return forward, theirs, vit_cfg
 
 
-def _median_s(fn, repeats: int) -> float:
-  fn()
-  times = []
-  for _ in range(repeats):
-    start = time.perf_counter()
-    fn()
-    times.append(time.perf_counter() - start)
-  return float(np.median(times))
-
-
 def profile(vit_cfg, batch: int, result, device: str) -> list[str]:
   """Achieved GFLOP/s of both sides, against each library's matmul at the MLP's shape."""
   import jax  # pylint: disable=g-import-not-at-top
@@ -141,7 +130,8 @@ def profile(vit_cfg, batch: int, result, device: str) -> list[str]:
   dtype = jnp.dtype(_DTYPE.value)
   x, w = jnp.ones((rows, d), dtype), jnp.ones((d, m), dtype)
   matmul = jax.jit(jnp.matmul)
-  xla_s = _median_s(lambda: jax.block_until_ready(matmul(x, w)), _REPEATS.value)
+  xla_s = harness.median_seconds(lambda: jax.block_until_ready(matmul(x, w)),
+                                 _REPEATS.value, warmup=1)
   tdtype = torch.bfloat16 if _DTYPE.value == 'bfloat16' else torch.float32
   tx, tw = (torch.ones(s, dtype=tdtype, device=device) for s in ((rows, d), (d, m)))
   sync = torch.cuda.synchronize if device == 'cuda' else (lambda: None)
@@ -150,7 +140,7 @@ def profile(vit_cfg, batch: int, result, device: str) -> list[str]:
     with torch.inference_mode():
       torch.matmul(tx, tw)
     sync()
-  torch_s = _median_s(torch_matmul, _REPEATS.value)
+  torch_s = harness.median_seconds(torch_matmul, _REPEATS.value, warmup=1)
   mm = 2 * rows * d * m
   return [
       f'  forward: {forward_flops / batch / 1e9:.2f} GFLOP per image (matmuls); ours '
