@@ -1,4 +1,5 @@
-"""`mode=predict`: JSON lines and CSV for every readable image, one line per bad file."""
+"""`mode=predict`: JSON lines and CSV for every readable image, one line per bad file;
+12,000 px scans decoded reduced, bigger than data.max_image_pixels refused."""
 
 import csv
 import json
@@ -8,6 +9,7 @@ import numpy as np
 from PIL import Image
 
 from conftest import launch
+from conftest import png_header
 
 
 def test_predict_labels_images_and_reports_bad_files(trained_workdir, tmp_path):
@@ -36,3 +38,19 @@ def test_predict_labels_images_and_reports_bad_files(trained_workdir, tmp_path):
     rows = list(csv.DictReader(f))
   assert [r['path'] for r in rows] == [r['path'] for r in records]
   assert [r['style'] for r in rows] == [r['style'][0]['label'] for r in records]
+
+
+def test_12000_px_scans_are_described_and_bigger_ones_refused(trained_workdir, big_scans,
+                                                              tmp_path):
+  bomb = tmp_path / 'bomb.png'
+  bomb.write_bytes(png_header(16_000, 16_000))  # 256M pixels, over the limit below
+  output = tmp_path / 'scans.jsonl'
+  proc = launch(trained_workdir, '--config.mode=predict', '--config.data.max_image_pixels=200000000',
+                f'--config.predict.inputs={big_scans["jpeg"]},{big_scans["png"]},{bomb}',
+                f'--config.predict.output={output}', check=False)
+  assert proc.returncode == 1
+  assert f'error: {bomb}: more than 200000000 pixels (decompression bomb?)' in proc.stderr
+  records = [json.loads(line) for line in output.read_text().splitlines()]
+  assert [r['path'] for r in records] == [big_scans['jpeg'], big_scans['png']]
+  # The same picture in two formats, each decoded reduced its own way: the same labels.
+  assert records[0]['style'][0]['label'] == records[1]['style'][0]['label']
