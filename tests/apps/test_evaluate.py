@@ -19,15 +19,17 @@ def test_eval_mode_reproduces_training_metrics(trained_workdir):
   again = read_metrics(workdir)
   assert again['step'] == 6 and again['history'][-1]['mode'] == 'eval'
   for task, values in logged.items():
-    for key in ('top1', 'top5', 'f1_macro'):
+    for key in values:  # every number of every task, the tags and the period too
       assert abs(again['eval'][task][key] - values[key]) <= 1e-6, (task, key)
+  assert {'tags', 'period'} <= set(logged)
   # The report: tables, confusion matrices, class-count charts, sample grid.
   report_dir = os.path.join(workdir, 'report')
   with open(os.path.join(report_dir, 'index.html'), encoding='utf-8') as f:
     html = f.read()
   assert '<table' in html and 'macro' in html.lower()
   images = os.listdir(os.path.join(report_dir, 'img'))
-  for prefix in ('confusion_style', 'confusion_genre', 'confusion_artist', 'counts_'):
+  for prefix in ('confusion_style', 'confusion_genre', 'confusion_artist', 'confusion_period',
+                 'counts_', 'palette_'):
     found = [n for n in images if n.startswith(prefix)]
     assert found, (prefix, images)
     for name in found:
@@ -37,6 +39,10 @@ def test_eval_mode_reproduces_training_metrics(trained_workdir):
       assert f'img/{name}' in html
   assert os.path.exists(os.path.join(report_dir, 'report.md'))
   assert 'test (step' in html  # the test split's summary beside val's
+  # Per-tag AP, the period's chart (above) and its error in years, a palette strip per sample.
+  assert '<h2>Content tags</h2>' in html and '<th>AP</th>' in html
+  assert 'Period: the expected year is off by' in html
+  assert html.count('class="strip"') == html.count('class="card"') > 1
 
 
 def test_eval_of_the_test_split_writes_test(trained_workdir, tmp_path):
@@ -48,7 +54,11 @@ def test_eval_of_the_test_split_writes_test(trained_workdir, tmp_path):
   again = read_metrics(workdir)
   assert again['eval'] == trained['eval']  # val's entry untouched
   for task, values in trained['test'].items():
-    assert again['test'][task]['top1'] == pytest.approx(values['top1'], abs=1e-6), task
+    for key in values:
+      assert again['test'][task][key] == pytest.approx(values[key], abs=1e-6), (task, key)
+  # Test's tag F1s use the threshold val chose at that step.
+  val = next(h for h in trained['history'] if h['step'] == trained['test_step'])['eval']
+  assert again['test']['tags']['threshold'] == val['tags']['threshold']
 
 
 def test_zero_shot_baseline_from_the_command_line_equals_transformers_clip(

@@ -1,8 +1,8 @@
 """Builds the configured evaluators and runs them over a split in one pass.
 
-`config.eval.evaluators` names them ('classification', 'caption'; 'caption'
-runs when the model has a captioner); `config.eval.zero_shot_from` adds the
-zero-shot CLIP baseline. Each batch is read once, the forward pass
+`config.eval.evaluators` names them ('classification', 'caption', 'tags',
+'period'; each of the last three runs when the model has a captioner, a tag head,
+a period head); `config.eval.zero_shot_from` adds the zero-shot CLIP baseline. Each batch is read once, the forward pass
 (`inference.forward.make_step`) runs once, and every evaluator sees the result;
 probabilities and labels are gathered from every process, the captioner's
 context stays per process.
@@ -17,19 +17,21 @@ import ml_collections
 import numpy as np
 from tqdm import tqdm
 
-from wikiart_jax.core import TASKS
+from wikiart_jax.core import PERIOD, TAGS, TAGS_MASK, TASKS
 from wikiart_jax.data import augment
 from wikiart_jax.data import pipeline
 from wikiart_jax.evaluators.base import EvalBatch, Evaluator
 from wikiart_jax.evaluators.captions import CaptionEvaluator
 from wikiart_jax.evaluators import zero_shot as zero_shot_eval
 from wikiart_jax.evaluators.classification import ClassificationEvaluator
+from wikiart_jax.evaluators.period import PeriodEvaluator
+from wikiart_jax.evaluators.tags import TagEvaluator
 from wikiart_jax.inference import describer as describer_lib
 from wikiart_jax.inference import zero_shot
 from wikiart_jax.models import parts as parts_lib
 from wikiart_jax.parallel import sharding
 
-NAMES = ('classification', 'caption')
+NAMES = ('classification', 'caption', TAGS, PERIOD)
 
 
 @dataclasses.dataclass
@@ -48,7 +50,8 @@ class Evaluation:
 
 def build(config: ml_collections.ConfigDict, vocab, parts: parts_lib.ModelParts, params, *,
           caption_tokenizer=None, style_to_family: np.ndarray | None = None,
-          norm: augment.Normalization = augment.IMAGENET) -> list[Evaluator]:
+          norm: augment.Normalization = augment.IMAGENET,
+          tag_threshold: float | None = None) -> list[Evaluator]:
   """The evaluators of `config.eval.evaluators` for the model `parts` at `params`,
   and the zero-shot CLIP baseline when `config.eval.zero_shot_from` is set.
 
@@ -59,12 +62,14 @@ def build(config: ml_collections.ConfigDict, vocab, parts: parts_lib.ModelParts,
     caption_tokenizer: the captioner's tokenizer (needed when it has one).
     style_to_family: with a hierarchical style head, the family of each style.
     norm: the run's pixel normalisation (CLIP re-normalises from it).
+    tag_threshold: the tags' F1 threshold chosen on val (for test); None = choose.
   """
   names = tuple(config.eval.evaluators)
   unknown = [n for n in names if n not in NAMES]
   if unknown:
     raise ValueError(f'config.eval.evaluators: unknown {unknown}; expected some of {NAMES}')
   out: list[Evaluator] = []
+  heads = params['heads']
   for name in names:
     if name == 'classification':
       out.append(ClassificationEvaluator(vocab.num_classes, style_to_family))
@@ -79,6 +84,10 @@ def build(config: ml_collections.ConfigDict, vocab, parts: parts_lib.ModelParts,
               if config.eval.caption.clip_from else None)
       out.append(CaptionEvaluator(writer, vocab, config.data.caption.languages, clip=clip,
                                   norm=norm))
+    elif name == TAGS and TAGS in heads:  # a model without the head has nothing to score
+      out.append(TagEvaluator(len(vocab.tags), tag_threshold))
+    elif name == PERIOD and PERIOD in heads:
+      out.append(PeriodEvaluator())
   if config.eval.zero_shot_from:
     out.append(zero_shot_eval.ZeroShotEvaluator(
         zero_shot.ZeroShotCLIP.from_pretrained(config.eval.zero_shot_from),
@@ -110,11 +119,14 @@ def run(evaluators: list[Evaluator], step, params, config: ml_collections.Config
     text = {k: batch.pop(k) for k in pipeline.TEXT if k in batch}
     global_batch = sharding.to_global(batch, mesh)
     prediction = step(params, global_batch)
-    labels = {task: global_batch[task] for task in TASKS}
-    probs, labels = sharding.to_host((prediction.probs, labels))
+    labels = {key: global_batch[key] for key in (*TASKS, 'year', TAGS, TAGS_MASK)
+              if key in global_batch}
+    probs, labels, tags, period = sharding.to_host(
+        (prediction.probs, labels, prediction.tags, prediction.period))
     context = (None if prediction.context is None
                else sharding.local_rows(prediction.context, mesh))
-    view = EvalBatch(local={**batch, **text}, labels=labels, probs=probs, context=context)
+    view = EvalBatch(local={**batch, **text}, labels=labels, probs=probs, context=context,
+                     tags=tags, period=period)
     for evaluator in evaluators:
       evaluator.update(view)
   metrics, lines, samples = {}, [], []

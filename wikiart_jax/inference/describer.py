@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Sequence
 
+from flax import nnx
 import ml_collections
 import numpy as np
 
@@ -43,6 +44,7 @@ class CaptionWriter:
       zero_shot: prompt a BLIP-2 captioner as released (no labels).
     """
     self.captioner = captioner
+    self._split = nnx.split(captioner)  # once: splitting per call cost more than decoding
     self.tokenizer = tokenizer
     self.max_len = max_len
     self.decoding = decoding
@@ -93,7 +95,7 @@ class CaptionWriter:
                        f'data.caption.max_len={self.max_len}')
     cfg = self.decoding
     out = generate.generate(
-        self.captioner, ids, attention_mask=mask, context=condition,
+        self._split, ids, attention_mask=mask, context=condition,
         max_new_tokens=budget, eos_id=eos, pad_id=pad,
         method=cfg.method, num_beams=cfg.num_beams, length_penalty=cfg.length_penalty,
         top_p=cfg.top_p)

@@ -211,7 +211,9 @@ def generate(model, input_ids, *, max_new_tokens: int, eos_id: int, pad_id: int,
 
   Args:
     model: any model with `init_cache` / `prefill` / `decode_step`: GPT2LMHeadModel,
-      GitForCausalLM or a Captioner.
+      GitForCausalLM or a Captioner; or its `nnx.split(model)` pair, which a caller
+      that generates again and again makes once (splitting the demo's captioner
+      took ~11 ms a call, more than its whole decoding loop).
     input_ids: [B, T] prompt ids (BOS, and a language tag, for the image-conditioned models).
     max_new_tokens: generated tokens per row (the output width).
     eos_id: the token that ends a row (kept in the output).
@@ -244,7 +246,7 @@ def generate(model, input_ids, *, max_new_tokens: int, eos_id: int, pad_id: int,
     raise ValueError(f'input_ids must be [B, T] with T >= 1, got {input_ids.shape}')
   padded = attention_mask is not None and not bool(np.all(np.asarray(attention_mask)))
   mask = jnp.asarray(attention_mask, jnp.int32) if padded else None
-  graphdef, state = nnx.split(model)
+  graphdef, state = model if isinstance(model, tuple) else nnx.split(model)
   return _generate(graphdef, state, input_ids, mask, context, images,
                    jax.random.key(0) if rng is None else rng,
                    max_new_tokens=max_new_tokens, eos_id=int(eos_id), pad_id=int(pad_id),

@@ -39,7 +39,7 @@ import jax.numpy as jnp
 
 from wikiart_jax.models import remat as remat_lib
 from wikiart_jax.models.activations import activation
-from wikiart_jax.models.kv_cache import KVCache, attention_mask_for
+from wikiart_jax.models.kv_cache import KVCache, attention_mask_for, cached_attention
 
 
 @dataclasses.dataclass(frozen=True)
@@ -130,12 +130,16 @@ class T5Attention(nnx.Module):
         max_distance=cfg.relative_attention_max_distance)
     return self.relative_attention_bias(bucket).transpose(2, 0, 1)[None]
 
-  def __call__(self, x, k, v, *, bias, mask):
-    """x [B, T, D]; k, v [B, S, heads, d_kv]; bias [1|B, heads, T, S]; mask [B, 1, T, S]."""
+  def __call__(self, x, k, v, *, bias, mask, head_major=False):
+    """x [B, T, D]; k, v [B, S, heads, d_kv] (a cache's: [B, heads, S, d_kv], head_major);
+    bias [1|B, heads, T, S]; mask [B, 1, T, S]."""
     q = self.heads(self.q(x))
     k, v = k.astype(q.dtype), v.astype(q.dtype)
     bias = None if bias is None else bias.astype(q.dtype)
-    out = jax.nn.dot_product_attention(q, k, v, bias=bias, mask=mask, scale=1.0)
+    if head_major:  # the decoder's self-attention cache, read in its own layout
+      out = cached_attention(q, k, v, mask, bias=bias, scale=1.0)
+    else:
+      out = jax.nn.dot_product_attention(q, k, v, bias=bias, mask=mask, scale=1.0)
     return self.o(out.reshape(x.shape[:2] + (-1,)))
 
 
@@ -182,12 +186,13 @@ class T5Block(nnx.Module):
     attn = self.self_attention
     h = self.self_norm(x)
     k, v = attn.heads(attn.k(h)), attn.heads(attn.v(h))
-    if layer_cache is not None:
-      at = (0, index, 0, 0)
-      k = jax.lax.dynamic_update_slice(layer_cache[0], k.astype(layer_cache[0].dtype), at)
-      v = jax.lax.dynamic_update_slice(layer_cache[1], v.astype(layer_cache[1].dtype), at)
+    if layer_cache is not None:  # head-major, as models/kv_cache.py keeps it
+      at = (0, 0, index, 0)
+      head_major = lambda a, like: jnp.swapaxes(a, 1, 2).astype(like.dtype)
+      k = jax.lax.dynamic_update_slice(layer_cache[0], head_major(k, layer_cache[0]), at)
+      v = jax.lax.dynamic_update_slice(layer_cache[1], head_major(v, layer_cache[1]), at)
       layer_cache = (k, v)
-    x = x + drop(attn(h, k, v, bias=bias, mask=mask))
+    x = x + drop(attn(h, k, v, bias=bias, mask=mask, head_major=layer_cache is not None))
     if self.cross_attention is not None:
       cross_k, cross_v, cross_mask = cross
       x = x + drop(self.cross_attention(self.cross_norm(x), cross_k, cross_v, bias=None,

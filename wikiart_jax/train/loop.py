@@ -27,6 +27,7 @@ from wikiart_jax.data import dataset
 from wikiart_jax.data import pipeline
 from wikiart_jax.data import prepare
 from wikiart_jax.evaluators import runner as evaluators
+from wikiart_jax.inference import clip_tags
 from wikiart_jax.inference import forward
 from wikiart_jax.models import parts as parts_lib
 from wikiart_jax.parallel import sharding
@@ -36,10 +37,12 @@ from wikiart_jax.train import summaries
 from wikiart_jax.train import trainer as trainer_lib
 
 
-def prepare_once(config: ml_collections.ConfigDict, workdir: str) -> dataset.DatasetInfo:
-  """Builds the dataset (and the demo caption tokenizer) on process 0 only; its info."""
+def prepare_once(config: ml_collections.ConfigDict, workdir: str,
+                 finish: bool = False) -> dataset.DatasetInfo:
+  """Builds the dataset (with CLIP tag scores when data.tags.clip_from is set, and the
+  demo caption tokenizer) on process 0 only; its info. `finish`: as `prepare.prepare`."""
   if jax.process_index() == 0:
-    prepare.prepare(config, workdir)
+    prepare.prepare(config, workdir, finish=finish, make_tag_scorer=clip_tags.from_config)
     if config.model.captioner != 'none':
       factory.caption_source(config, dataset.load_info(config, workdir).vocab, workdir)
   if jax.process_count() > 1:
@@ -110,12 +113,14 @@ def _train_iter(config, workdir: str, run: RunSetup):
 
 
 def evaluate_params(config, workdir: str, run: RunSetup, step_fn, params,
-                    caption_tokenizer=None, split: str = 'val') -> evaluators.Evaluation:
-  """Runs the configured evaluators on `params` over `split`."""
+                    caption_tokenizer=None, split: str = 'val',
+                    tag_threshold: float | None = None) -> evaluators.Evaluation:
+  """Runs the configured evaluators on `params` over `split` (the tags scored at
+  `tag_threshold`, the one val chose, when given)."""
   built = evaluators.build(config, run.info.vocab, run.parts, params,
                            caption_tokenizer=caption_tokenizer,
                            style_to_family=run.style_to_family,
-                           norm=run.record.normalization)
+                           norm=run.record.normalization, tag_threshold=tag_threshold)
   return evaluators.run(built, step_fn, params, config, workdir, run.info, run.mesh,
                         split=split, norm=run.record.normalization)
 
@@ -236,7 +241,7 @@ def _report_test(config, workdir: str, run: RunSetup, ckpt, state, eval_step,
   params = reader.restore_params(step, checkpointing.abstract_like(state.params))
   reader.close()
   evaluation = evaluate_params(config, workdir, run, eval_step, params, caption_tokenizer,
-                               split='test')
+                               split='test', tag_threshold=report.tag_threshold(step))
   report.write_eval(step, evaluation.metrics, run.info.vocab, samples=evaluation.samples,
                     split='test')
   print(f'step {step} test: {evaluation.line}', flush=True)
