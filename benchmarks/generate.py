@@ -7,10 +7,16 @@ full length), timed by benchmarks/harness.py (interleaved, medians, load):
 
     python benchmarks/generate.py [--models=gpt2-small,git-base] [--batches=1,8] \
         [--prompt=16] [--new_tokens=32] [--repeats=5] [--profile]
+    python benchmarks/generate.py --models=blip2-opt-small,blip2-t5-small --prompt=8
 
 GPT-2 reads a prompt of `--prompt` random tokens; GIT reads a random 224 px image
 and its BOS token (the image tower runs inside the timed call on both sides, as
-when describing). The tokens of both sides must be equal (exit 1 otherwise; on a
+when describing). BLIP-2 (Blip2ForConditionalGeneration, OPT or Flan-T5) reads a
+random 224 px image and a prompt of `--prompt` random tokens (OPT: after BOS; T5:
+then EOS, the encoder's input): its image tower, Q-Former and the language model
+all run inside the timed call. `blip2-*-small` are reduced widths for a CPU;
+`blip2-opt-2.7b` and `blip2-flan-t5-xl` are the released sizes (a GPU's work).
+The tokens of both sides must be equal (exit 1 otherwise; on a
 GPU, where both may use TF32, a difference is only reported).
 
 `--profile` also splits our time into compilation, prefill and the per-token
@@ -47,6 +53,36 @@ MODELS = {
     'git-base': ('git', {}),
 }
 
+
+def _blip2(text: dict, vision: dict | None = None, qformer: dict | None = None) -> tuple:
+  """A BLIP-2 entry: EVA ViT-g and the released Q-Former unless reduced."""
+  return ('blip2', dict(vision_config=vision or {}, qformer_config=qformer or {},
+                        text_config=text, num_query_tokens=32,
+                        image_token_index=text['vocab_size'] - 1))
+
+
+# Reduced widths (224 px, 14 px patches: 256 image tokens, 32 queries) with the real
+# vocabularies and special tokens, for a CPU.
+_BLIP2_SMALL_VISION = dict(hidden_size=256, intermediate_size=1024, num_hidden_layers=4,
+                           num_attention_heads=4, image_size=224, patch_size=14)
+_BLIP2_SMALL_QFORMER = dict(hidden_size=256, intermediate_size=1024, num_hidden_layers=2,
+                            num_attention_heads=4, cross_attention_frequency=2)
+MODELS.update({
+    'blip2-opt-small': _blip2(
+        dict(model_type='opt', vocab_size=50304, hidden_size=512, num_hidden_layers=4,
+             num_attention_heads=8, ffn_dim=2048, max_position_embeddings=2048,
+             word_embed_proj_dim=512, bos_token_id=2, eos_token_id=50118, pad_token_id=1),
+        _BLIP2_SMALL_VISION, _BLIP2_SMALL_QFORMER),
+    'blip2-t5-small': _blip2(
+        dict(model_type='t5', vocab_size=32128, d_model=512, d_kv=64, d_ff=1024, num_layers=4,
+             num_heads=8, feed_forward_proj='gated-gelu', tie_word_embeddings=False,
+             decoder_start_token_id=0, eos_token_id=1, pad_token_id=0),
+        _BLIP2_SMALL_VISION, _BLIP2_SMALL_QFORMER),
+    # The released sizes: wikiart_jax.convert.blip2.RELEASED, read when built.
+    'blip2-opt-2.7b': ('blip2', 'blip2-opt-2.7b'),
+    'blip2-flan-t5-xl': ('blip2', 'blip2-flan-t5-xl'),
+})
+
 _MODELS = flags.DEFINE_list('models', ['gpt2-small', 'git-base'], f'any of {sorted(MODELS)}')
 _BATCHES = flags.DEFINE_list('batches', ['1', '8'], 'batch sizes')
 _PROMPT = flags.DEFINE_integer('prompt', 16, 'prompt tokens (GPT-2; GIT reads BOS)')
@@ -61,6 +97,7 @@ class Pair:
   def __init__(self, name: str, batch: int, device: str):
     import torch  # pylint: disable=g-import-not-at-top
     import transformers  # pylint: disable=g-import-not-at-top
+    from wikiart_jax.convert import blip2 as convert_blip2  # pylint: disable=g-import-not-at-top
     from wikiart_jax.convert import git as convert_git  # pylint: disable=g-import-not-at-top
     from wikiart_jax.convert import gpt2 as convert_gpt2  # pylint: disable=g-import-not-at-top
     self.family, fields = MODELS[name]
@@ -71,6 +108,18 @@ class Pair:
       ref = transformers.GPT2LMHeadModel(transformers.GPT2Config(**fields))
       self.ids = rng.integers(0, ref.config.vocab_size, (batch, _PROMPT.value))
       self.images = None
+    elif self.family == 'blip2':
+      if isinstance(fields, str):
+        fields = _blip2(convert_blip2.RELEASED[fields]['text_config'])[1]
+      ref = transformers.Blip2ForConditionalGeneration(transformers.Blip2Config(**fields))
+      text = ref.config.text_config
+      words = rng.integers(3, text.vocab_size - 100, (batch, _PROMPT.value))
+      # BLIP-2's prompts: OPT's [BOS, text]; T5's encoder [text, EOS].
+      self.ids = (np.concatenate([np.full((batch, 1), text.bos_token_id), words], 1)
+                  if text.model_type == 'opt'
+                  else np.concatenate([words, np.full((batch, 1), text.eos_token_id)], 1))
+      size = ref.config.vision_config.image_size
+      self.images = rng.normal(size=(batch, size, size, 3)).astype(np.float32)
     else:
       ref = transformers.GitForCausalLM(transformers.GitConfig(**fields))
       size = ref.config.vision_config.image_size
@@ -78,7 +127,8 @@ class Pair:
       self.images = rng.normal(size=(batch, size, size, 3)).astype(np.float32)
     with tempfile.TemporaryDirectory() as folder:
       ref.save_pretrained(folder)
-      load = convert_gpt2.load_gpt2 if self.family == 'gpt2' else convert_git.load_git
+      load = {'gpt2': convert_gpt2.load_gpt2, 'git': convert_git.load_git,
+              'blip2': convert_blip2.load_blip2}[self.family]
       self.ours = load(folder)
     from flax import nnx  # pylint: disable=g-import-not-at-top
     self.ours_split = nnx.split(self.ours)
@@ -101,11 +151,20 @@ class Pair:
     # GPT-2: an explicit mask, else transformers masks prompt tokens equal to the pad id.
     extra = ({'attention_mask': torch.ones_like(self.torch_ids)} if self.torch_images is None
              else {'pixel_values': self.torch_images})
+    ids = self.torch_ids
+    if self.family == 'blip2':  # the query tokens' placeholders before the prompt
+      cfg = self.ref.config
+      ids = torch.cat([torch.full((ids.shape[0], cfg.num_query_tokens), cfg.image_token_index,
+                                  dtype=ids.dtype, device=ids.device), ids], 1)
+      extra['attention_mask'] = torch.ones_like(ids)
     with torch.inference_mode():
+      # Blip2ForConditionalGeneration.generate() takes pixel_values first.
       out = self.ref.generate(
-          self.torch_ids, max_new_tokens=new_tokens, min_new_tokens=new_tokens, do_sample=False,
+          **{'input_ids': ids}, max_new_tokens=new_tokens, min_new_tokens=new_tokens, do_sample=False,
           eos_token_id=None, pad_token_id=0, **extra)
-      self.out['theirs'] = out[:, self.ids.shape[1]:].cpu().numpy()
+      # Decoder-only models return the prompt too; T5's decoder starts from its start token.
+      t5 = self.family == 'blip2' and self.ref.config.text_config.model_type == 't5'
+      self.out['theirs'] = out[:, 1 if t5 else ids.shape[1]:].cpu().numpy()
     if self.device == 'cuda':
       torch.cuda.synchronize()
 
@@ -190,8 +249,8 @@ def main(argv):
           ('ours (jax.jit while_loop)', 'transformers generate()'),
           repeats=_REPEATS.value, work=batch * new, unit='tokens', threads=threads)
       title = (f'{name}, batch {batch}, {new} new tokens'
-               + (f', prompt {_PROMPT.value}' if pair.family == 'gpt2'
-                  else f', {pair.images.shape[1]} px image')
+               + (f', prompt {_PROMPT.value}' if pair.family in ('gpt2', 'blip2') else '')
+               + ('' if pair.images is None else f', {pair.images.shape[1]} px image')
                + f'; jax {jax.__version__} on {device}, torch {torch.__version__}')
       harness.report(result, title)
       same = np.array_equal(pair.out['ours'], pair.out['theirs'])
@@ -199,7 +258,9 @@ def main(argv):
       print(f'  same tokens: {same} ({share:.1%} of tokens equal)')
       if not same and not on_gpu:
         failed.append(f'{name} batch {batch}')
-      if _PROFILE.value:
+      if _PROFILE.value and pair.family == 'blip2':
+        print('  --profile covers GPT-2 and GIT only')
+      elif _PROFILE.value:
         print('\n'.join(profile(pair, new, _REPEATS.value)), flush=True)
       del pair
   if failed:

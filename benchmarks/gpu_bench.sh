@@ -9,9 +9,11 @@
 # when an earlier one failed (its figures are kept); the exit status says if any failed.
 #   1. train step against timm: ViT-B/16 batch 128 vs timm torch.compile, CLIP L/14
 #      batch 64 vs timm eager (bf16, AdamW, 224 px): images/s, TFLOP/s, MFU, peak memory
-#   2. peak memory of every 24 GB config as bench runs it (its micro-batches and stage)
+#   2. peak memory of every 24 GB config as bench runs it (its micro-batches and stage);
+#      2b. the BLIP-2 configs' (random weights at the released sizes)
 #   3. the cuDNN / XLA attention agreement tests and the CUDA lowering tests, on the GPU
-#   4. generation: GPT-2 small and GIT-base, batch 1 and 64, 32 new tokens, vs generate()
+#   4. generation: GPT-2 small and GIT-base, batch 1 and 64, 32 new tokens, vs generate();
+#      4b. BLIP-2 with OPT-2.7B and Flan-T5-XL at their released sizes, batch 1 and 8
 #   5. inference: the B/16 classifier at batch 256 vs timm under bf16 autocast
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -43,11 +45,17 @@ part '1b. CLIP ViT-L/14 train step vs timm eager' \
 part '2. peak memory of every 24 GB config' \
   python3 benchmarks/train_step.py --workdir=/tmp/bench/memory -- \
   --config.bench.torch=False "$@"
+part '2b. peak memory of the BLIP-2 24 GB configs' \
+  python3 benchmarks/train_step.py --workdir=/tmp/bench/memory \
+  --configs=configs/blip2_opt27b_caption.py,configs/blip2_flant5xl_caption.py -- "$@"
 part '3. cuDNN / XLA attention and CUDA lowering tests' \
   python3 -m pytest -q -p no:cacheprovider tests/models/test_attention.py \
   tests/test_cuda_lowering.py
 part '4. generation vs transformers generate()' \
   python3 benchmarks/generate.py --models=gpt2-small,git-base --batches=1,64 --new_tokens=32
+part '4b. BLIP-2 generation (OPT-2.7B, Flan-T5-XL) vs transformers generate()' \
+  python3 benchmarks/generate.py --models=blip2-opt-2.7b,blip2-flan-t5-xl --batches=1,8 \
+  --prompt=8 --new_tokens=32
 part '5. inference vs timm bf16 autocast' \
   python3 benchmarks/predict.py --models=b16 --batches=256 --baseline=timm --dtype=bfloat16
 

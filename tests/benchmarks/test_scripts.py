@@ -49,6 +49,15 @@ def test_generate_benchmark_reports_both_sides_and_equal_tokens():
 
 
 @pytest.mark.slow
+def test_generate_benchmark_times_blip2_against_transformers():
+  out = run_script('benchmarks/generate.py', '--models=blip2-t5-small', '--batches=1',
+                   '--new_tokens=3', '--prompt=2', '--repeats=1')
+  (report,) = _reports(out)
+  assert report['work'] == 3 and report['second']['label'] == 'transformers generate()'
+  assert 'same tokens: True' in out
+
+
+@pytest.mark.slow
 def test_predict_benchmark_reports_both_sides_and_agreeing_probabilities():
   out = run_script('benchmarks/predict.py', '--models=demo', '--batches=2', '--repeats=1')
   (report,) = _reports(out)
