@@ -213,10 +213,13 @@ def use_the_plan_recipe(config: ml_collections.ConfigDict) -> None:
   config.train.lambda_genre = 1.0
 
 
-def use_blip2(config: ml_collections.ConfigDict, checkpoint: str, architecture: str) -> None:
-  """A BLIP-2 captioner from `checkpoint` ('hf:<id>' or folder): BLIP-2's EVA ViT-g is the
-  backbone (the heads read its pooled output), its Q-Former and projection train, its
-  language model (stored in bfloat16) stays frozen; the tokenizer is the checkpoint's."""
+def use_blip2(config: ml_collections.ConfigDict, checkpoint: str, architecture: str,
+              tokenizer_size: int) -> None:
+  """A BLIP-2 captioner from `checkpoint` ('hf:<id>' or folder) for one 24 GB GPU: BLIP-2's
+  EVA ViT-g is the backbone (the heads read its pooled output), its Q-Former and
+  projection train, its language model (stored in bfloat16) stays frozen; the tokenizer
+  is the checkpoint's (`tokenizer_size` tokens with BLIP-2's <image>, for offline builds);
+  the plan's stages."""
   config.init_from = ''  # the backbone is the checkpoint's own image tower
   # EVA ViT-g as BLIP-2 ships it, spelt out so a random init (bench, tests) matches it.
   model = config.model
@@ -237,3 +240,12 @@ def use_blip2(config: ml_collections.ConfigDict, checkpoint: str, architecture: 
   dec.dropout = 0.1  # the Q-Former's, as BLIP-2 trained it
   config.data.caption.tokenizer = ''  # the checkpoint's own
   config.data.image_size = 224
+  config.model.dtype = 'bfloat16'  # compute; the trained parameters stay float32
+  config.model.remat = 'full'  # the language model's layers, and the tower's unfrozen blocks
+  config.data.caption.max_len = 96  # prompt (~30 tokens) and description
+  config.bench.caption_vocab_size = tokenizer_size
+  config.bench.torch = False  # timm has no captioner to compare with
+  config.data.batch_size = 32  # global batch per optimizer step
+  config.train.grad_accum_steps = 4  # micro-batches of 8
+  config.train.adam_mu_dtype = 'bfloat16'
+  use_the_plan_recipe(config)
