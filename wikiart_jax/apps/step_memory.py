@@ -8,36 +8,36 @@ quote this figure as their estimate:
     python benchmarks/step_memory.py --configs=configs/blip2_opt27b_caption.py
 
 The figures are the compiling backend's: a GPU build fuses (and keeps bfloat16)
-differently, so the peak it reaches (`mode=bench`) is the measurement.
+differently, so the peak it reaches (`mode=bench`) is the measurement. On a CPU
+they overstate a bfloat16 step: XLA's CPU backend has no bfloat16 matmul (its
+float-normalization-bf16 pass upcasts the operands, and the dot emitter refuses
+bfloat16 when that pass is disabled), so each bfloat16 weight a matmul reads gets
+a float32 copy among the temporaries (a jitted gradient through 256 MiB of bfloat16
+weights: 516 MiB of temporaries). XLA_FLAGS=--xla_dump_to=<dir> writes the
+buffer assignment's memory-usage report, which names those copies by shape.
 """
 
 import copy
 
 import jax
-import jax.numpy as jnp
 import ml_collections
 from flax import nnx
 
 from wikiart_jax import factory
 from wikiart_jax.apps import bench
-from wikiart_jax.core import TASKS
 from wikiart_jax.models import parts as parts_lib
 from wikiart_jax.parallel import sharding
 from wikiart_jax.train import state as state_lib
 from wikiart_jax.train import trainer as trainer_lib
 
 
-def abstract_batch(config: ml_collections.ConfigDict, caption_len: int, mesh) -> dict:
-  """The train step's batch as shapes, laid out as the step wants it."""
-  b, s = config.data.batch_size, config.data.image_size
+def abstract_batch(config: ml_collections.ConfigDict, num_classes: dict, caption_vocab: int,
+                   mesh) -> dict:
+  """bench's random training batch as shapes, laid out as the step wants it."""
+  shapes = jax.eval_shape(bench.batch_maker(config, num_classes, caption_vocab),
+                          jax.random.key(0))
   layout = sharding.batch_sharding(mesh)
-  spec = lambda shape, dtype: jax.ShapeDtypeStruct(shape, dtype, sharding=layout)
-  batch = {'image': spec((b, s, s, 3), jnp.float32), 'year': spec((b,), jnp.int32)}
-  batch.update({task: spec((b,), jnp.int32) for task in TASKS})
-  if caption_len:
-    batch['caption_tokens'] = spec((b, caption_len), jnp.int32)
-    batch['caption_mask'] = spec((b, caption_len), jnp.int32)
-  return batch
+  return jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=layout), shapes)
 
 
 def xla_memory(config: ml_collections.ConfigDict) -> list[dict]:
@@ -55,7 +55,8 @@ def xla_memory(config: ml_collections.ConfigDict) -> list[dict]:
   parts = parts_lib.split(model)
   trainer = trainer_lib.Trainer(config, parts, mesh, num_layers=model.backbone.config.num_layers,
                                 style_to_family=model.style_to_family)
-  batch = abstract_batch(config, config.data.caption.max_len if model.captioner else 0, mesh)
+  batch = abstract_batch(config, dict(vocab.num_classes),
+                         model.captioner.vocab_size if model.captioner is not None else 0, mesh)
   out = []
   for index in range(len(trainer.stages)):
     trainer.enter(index)
