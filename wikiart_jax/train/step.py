@@ -4,9 +4,10 @@ A pure function of arrays: the model is rebuilt from its parts inside the trace
 (`ModelParts.merge`), so jit sees only (state, batch) and the train state is
 donated. Only the trainable parameters are differentiated: frozen ones (a frozen
 backbone, BLIP-2's language model) get no gradient buffer, no accumulation
-carry and no backward pass of their own, and may be stored in any dtype (int8). Gradient accumulation runs the micro-batches in a `lax.scan`
-(train/accumulation.py); each task's loss is normalised by its label count over
-the whole batch, so k micro-batches of b give the same update as one batch of k*b.
+carry and no backward pass of their own, and may be stored in any dtype (int8).
+Gradient accumulation runs the micro-batches in a `lax.scan` (train/accumulation.py);
+each task's loss is normalised by its label count over the whole batch, so k
+micro-batches of b give the same update as one batch of k*b.
 """
 
 from collections.abc import Callable
