@@ -5,6 +5,7 @@ import jax
 import numpy as np
 
 from wikiart_jax import factory
+from wikiart_jax.core import PERIOD
 from wikiart_jax.data import metadata
 from wikiart_jax.models import parts as parts_lib
 from wikiart_jax.parallel import sharding
@@ -69,7 +70,7 @@ def test_a_blip2_step_trains_the_q_former_and_lora_around_a_frozen_int8_lm(tmp_p
   batch = {'image': rng.normal(size=(4, 28, 28, 3)).astype(np.float32),
            'caption_tokens': rng.integers(3, 200, (4, 12)).astype(np.int32),
            'caption_mask': np.ones((4, 12), np.int32),
-           **{t: np.zeros(4, np.int32) for t in ('style', 'artist', 'genre', 'year')}}
+           **{t: np.zeros(4, np.int32) for t in ('style', 'artist', 'genre', 'year', PERIOD)}}
   state, metrics = trainer.step_fn(state, sharding.to_global(batch, sharding.make_mesh()))
   assert np.isfinite(float(metrics.compute()['caption_loss']))
   after = _named(state.params)
