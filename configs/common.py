@@ -246,6 +246,6 @@ def use_blip2(config: ml_collections.ConfigDict, checkpoint: str, architecture: 
   config.bench.caption_vocab_size = tokenizer_size
   config.bench.torch = False  # timm has no captioner to compare with
   config.data.batch_size = 32  # global batch per optimizer step
-  config.train.grad_accum_steps = 4  # micro-batches of 8
+  config.train.grad_accum_steps = 8  # micro-batches of 4: README's BLIP-2 memory estimate
   config.train.adam_mu_dtype = 'bfloat16'
   use_the_plan_recipe(config)
