@@ -155,6 +155,11 @@ def main(argv):
   import jax  # pylint: disable=g-import-not-at-top
   import torch  # pylint: disable=g-import-not-at-top
   device = 'cuda' if jax.default_backend() == 'gpu' and torch.cuda.is_available() else 'cpu'
+  if _BASELINE.value == 'timm':
+    try:
+      import timm  # pylint: disable=g-import-not-at-top,unused-import
+    except ImportError as e:
+      raise SystemExit(f'error: --baseline=timm needs timm, which does not import here ({e})')
   threads = harness.match_threads()
   worst = 0.0
   for name in _MODELS.value:

@@ -72,9 +72,9 @@ def _gpu_bench_commands() -> list[list[str]]:
     text = f.read().replace('\\\n', ' ')
   commands = []
   for line in text.splitlines():
-    match = re.search(r'python3 (benchmarks/\S+\.py.*)$', line)
-    if match:
-      words = [w.strip("'\"") for w in match[1].split() if w != '"$@"']
+    match = re.search(r'"\$PY" (benchmarks/\S+\.py.*)$', line)
+    if match:  # the arrays ("$@", the rehearsal's sizes) are empty in a real run
+      words = [w.strip("'\"") for w in match[1].split() if not w.startswith('"$')]
       commands.append(words)
   return commands
 
