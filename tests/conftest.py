@@ -69,6 +69,17 @@ def params_at(workdir, step):
           for p, v in jax.tree_util.tree_flatten_with_path(params)[0]}
 
 
+def randomize(module, seed=0, scale=0.5):
+  """Replaces every parameter of an NNX module with noise (heads start at zero, which hides mistakes)."""
+  import jax  # pylint: disable=g-import-not-at-top
+  from flax import nnx  # pylint: disable=g-import-not-at-top
+  state = nnx.state(module, nnx.Param)
+  leaves, treedef = jax.tree.flatten(state)
+  keys = jax.random.split(jax.random.key(seed), len(leaves))
+  noisy = [scale * jax.random.normal(k, x.shape, x.dtype) for k, x in zip(keys, leaves)]
+  nnx.update(module, jax.tree.unflatten(treedef, noisy))
+
+
 @pytest.fixture(scope='session')
 def trained_workdir(tmp_path_factory) -> str:
   """A workdir trained once per session with `configs/demo.py:tiny` (6 steps).
