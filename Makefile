@@ -3,7 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 WORKDIR ?= runs/demo
-PYTEST_ARGS ?= -m "not slow"
+# Two workers on the 2-core CI machine; a test file (and tests/apps/serve/) stays on one.
+PYTEST_ARGS ?= -m "not slow" -n 2 --dist loadgroup
 
 .PHONY: demo test test-slow clean-demo
 
