@@ -66,6 +66,7 @@ def get_config() -> ml_collections.ConfigDict:
   data.synthetic.images_per_style = 60  # rendered images per style (train + val)
   data.synthetic.image_size = 64  # side of the rendered images
   data.synthetic.seed = 0
+  data.synthetic.val_fraction = 0.3  # share of each style's images held out (val, then split into val and test)
 
   config.model = model = ml_collections.ConfigDict()
   model.variant = 'B/16'  # tiny | Ti/16 | S/16 | B/16 | L/14 | L/16; sizes below override

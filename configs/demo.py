@@ -30,7 +30,11 @@ def get_config(runlocal: str = ''):
   config.data.image_size = 32
   config.data.batch_size = 64
   config.data.eval_batch_size = 128
-  config.data.synthetic.images_per_style = 100  # 2,700 images, 30% held out
+  # 5,400 images, 30 a style held out (15 val, 15 test): a train step costs the same
+  # whatever the set's size, and 170 pictures a style keep the five heads from
+  # memorising 70 (train style 0.98 against 0.91 held out with 100 a style).
+  config.data.synthetic.images_per_style = 200
+  config.data.synthetic.val_fraction = 0.15
   config.data.synthetic.image_size = 48
 
   config.model.variant = 'tiny'
@@ -38,10 +42,13 @@ def get_config(runlocal: str = ''):
 
   config.train.num_steps = 1500
   config.train.warmup_steps = 100
-  config.train.learning_rate = 1e-3
+  config.train.learning_rate = 2e-3
   config.train.weight_decay = 1e-4
   config.train.log_every = 100
   config.train.eval_every = 500
+  # The period's mean term starts near 8 bins (the untrained expected year is the
+  # bins' middle, 1712) and its gradient swamps the backbone's early steps at 0.2.
+  config.train.lambda_period = 0.05
 
   # The learned describer: a small GIT-style decoder, trained with the heads.
   config.model.captioner = 'git'
@@ -59,6 +66,7 @@ def get_config(runlocal: str = ''):
     config.model.captioner = 'none'  # keeps the many test launches short
   if runlocal in ('tiny', 'tiny_caption'):  # a seconds-long run for tests
     config.data.synthetic.images_per_style = 6
+    config.data.synthetic.val_fraction = 0.3
     config.data.batch_size = 16
     config.data.eval_batch_size = 32
     config.train.num_steps = 6

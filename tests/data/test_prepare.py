@@ -68,3 +68,13 @@ def test_synthetic_source_renders_then_builds_once(tmp_path):
   before = _mtimes(path)
   assert prepare.prepare(config, workdir) == path
   assert _mtimes(path) == before and _mtimes(raw) == raw_before
+
+
+def test_synthetic_val_fraction_reaches_the_render(tmp_path):
+  config = demo.get_config('tiny')
+  config.data.synthetic.val_fraction = 0.5  # not the default: the setting must travel
+  prepare._render_synthetic(config, str(tmp_path))  # pylint: disable=protected-access
+  raw = dataset.raw_dir(config.data, str(tmp_path))
+  with open(os.path.join(raw, 'style_val.csv')) as f:
+    held_out = sum(1 for _ in f)
+  assert held_out == 3 * len(STYLES)  # half of 6 a style

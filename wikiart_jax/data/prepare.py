@@ -116,7 +116,8 @@ def _render_synthetic(config, workdir: str) -> None:
     return
   syn = config.data.synthetic
   synthetic.render_dataset(out, images_per_style=syn.images_per_style,
-                           image_size=syn.image_size, seed=syn.seed)
+                           image_size=syn.image_size, seed=syn.seed,
+                           val_fraction=syn.val_fraction)
 
 
 def _unfinished_render(config, workdir: str) -> list[str]:
