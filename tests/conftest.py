@@ -108,22 +108,6 @@ def pytest_unconfigure(config):  # pylint: disable=unused-argument
     shutil.rmtree(_OWN_JIT_CACHE, ignore_errors=True)
 
 
-# Tests that must not run beside each other go to one xdist worker, one after the
-# other (`--dist loadgroup`): the web servers, the browser and the load and soak tests.
-SERIAL_GROUPS = {os.path.join('tests', 'apps', 'serve') + os.sep: 'serve'}
-
-
-def pytest_collection_modifyitems(items):
-  """Keeps each test file on one xdist worker (its module fixtures are built once)
-  and the SERIAL_GROUPS folders together; an explicit xdist_group mark wins."""
-  for item in items:
-    if item.get_closest_marker('xdist_group'):
-      continue
-    path = os.path.relpath(str(item.path), ROOT)
-    group = next((g for folder, g in SERIAL_GROUPS.items() if path.startswith(folder)), path)
-    item.add_marker(pytest.mark.xdist_group(group))
-
-
 @contextlib.contextmanager
 def _built_once(tmp_path_factory, name: str):
   """Yields (folder, done) for a session fixture's output, built by one xdist worker.
