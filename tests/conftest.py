@@ -1,11 +1,33 @@
-"""Test-wide set-up (absl flags parsed for grain, quiet TF, offline) and the launch helpers."""
+"""Test-wide set-up (absl flags parsed for grain, quiet TF, offline, one JIT cache), the
+launch helpers and the session fixtures, shared by the pytest-xdist workers."""
 
+import contextlib
+import fcntl
 import os
+import shutil
 import sys
+import tempfile
+
+# Test modules of the same name in two folders (tests/models/test_clip.py and
+# tests/convert/test_clip.py) load under their package path (--import-mode=importlib),
+# so this file is `tests.conftest`; `from conftest import ...` must find this module,
+# not load a second copy.
+sys.modules.setdefault('conftest', sys.modules[__name__])
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
 os.environ.setdefault('TOKENIZERS_PARALLELISM', 'false')
 os.environ.setdefault('HF_HUB_OFFLINE', '1')
+
+# One persistent compilation cache for the session, shared by the xdist workers and
+# every launch.py subprocess (they inherit the environment): the tiny models compile
+# the same programs over and over (a tiny training run: 43 s of CPU cold, 23 s warm).
+# Every compile is kept, however quick. A cache the caller set is used as it is.
+_OWN_JIT_CACHE = None
+if 'JAX_COMPILATION_CACHE_DIR' not in os.environ:
+  _OWN_JIT_CACHE = tempfile.mkdtemp(prefix='wikiart-jax-jit-cache-')
+  os.environ['JAX_COMPILATION_CACHE_DIR'] = _OWN_JIT_CACHE
+  os.environ.setdefault('JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS', '0')
+  os.environ.setdefault('JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES', '-1')
 
 import json  # pylint: disable=g-import-not-at-top
 import subprocess
@@ -86,6 +108,44 @@ def params_at(workdir, step):
           for p, v in jax.tree_util.tree_flatten_with_path(params)[0]}
 
 
+def randomize(module, seed=0, scale=0.5):
+  """Replaces every parameter of an NNX module with noise (heads start at zero, which hides mistakes)."""
+  import jax  # pylint: disable=g-import-not-at-top
+  from flax import nnx  # pylint: disable=g-import-not-at-top
+  state = nnx.state(module, nnx.Param)
+  leaves, treedef = jax.tree.flatten(state)
+  keys = jax.random.split(jax.random.key(seed), len(leaves))
+  noisy = [scale * jax.random.normal(k, x.shape, x.dtype) for k, x in zip(keys, leaves)]
+  nnx.update(module, jax.tree.unflatten(treedef, noisy))
+
+
+def pytest_unconfigure(config):  # pylint: disable=unused-argument
+  """Removes the session's JIT cache (the process that made it: the controller)."""
+  if _OWN_JIT_CACHE:
+    shutil.rmtree(_OWN_JIT_CACHE, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _built_once(tmp_path_factory, name: str):
+  """Yields (folder, done) for a session fixture's output, built by one xdist worker.
+
+  Without xdist the folder is the session's; with it, all workers share one folder
+  beside their own, and a lock makes the others wait for the first to finish. The
+  builder writes `folder`, then the marker is written.
+  """
+  root = tmp_path_factory.getbasetemp()
+  if os.environ.get('PYTEST_XDIST_WORKER'):
+    root = root.parent  # every worker's basetemp sits in the session's
+  folder = root / name
+  with open(root / f'{name}.lock', 'w', encoding='utf-8') as lock:
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    try:
+      yield folder, (root / f'{name}.done').exists()
+      (root / f'{name}.done').touch()
+    finally:
+      fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 @pytest.fixture(scope='session')
 def trained_workdir(tmp_path_factory) -> str:
   """A workdir trained once per session with `configs/demo.py:tiny` (6 steps).
@@ -93,14 +153,15 @@ def trained_workdir(tmp_path_factory) -> str:
   Its training output is in `<workdir>/train.log`. Tests may read it, evaluate
   it, predict and serve from it; they must not train it further.
   """
-  workdir = tmp_path_factory.getbasetemp() / 'trained_workdir'
-  proc = subprocess.run(
-      [sys.executable, 'launch.py', '--config', TINY_CONFIG, '--workdir', str(workdir)],
-      cwd=ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=900,
-      check=False)
-  if proc.returncode:
-    pytest.fail(f'tiny training failed ({proc.returncode}):\n{proc.stderr[-3000:]}')
-  (workdir / 'train.log').write_text(proc.stdout)
+  with _built_once(tmp_path_factory, 'trained_workdir') as (workdir, done):
+    if not done:
+      proc = subprocess.run(
+          [sys.executable, 'launch.py', '--config', TINY_CONFIG, '--workdir', str(workdir)],
+          cwd=ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=900,
+          check=False)
+      if proc.returncode:
+        pytest.fail(f'tiny training failed ({proc.returncode}):\n{proc.stderr[-3000:]}')
+      (workdir / 'train.log').write_text(proc.stdout)
   return str(workdir)
 
 
@@ -126,10 +187,18 @@ def big_scans(tmp_path_factory) -> dict[str, str]:
   The PNG is streamed row by row (a few MB, nothing held in memory); the JPEG goes
   through PIL once (half a GB for a second or two).
   """
+  with _built_once(tmp_path_factory, 'big_scans') as (folder, done):
+    if not done:
+      folder.mkdir(exist_ok=True)  # (left by a run that failed half way)
+      _write_big_scans(folder)
+  return {'png': str(folder / 'scan.png'), 'jpeg': str(folder / 'scan.jpg')}
+
+
+def _write_big_scans(folder) -> None:
+  """Writes big_scans' two files into `folder`."""
   import struct  # pylint: disable=g-import-not-at-top
   import zlib  # pylint: disable=g-import-not-at-top
   from PIL import Image, ImageDraw  # pylint: disable=g-import-not-at-top
-  folder = tmp_path_factory.mktemp('big_scans')
   blue, ochre = (30, 60, 160), (200, 180, 40)
 
   def chunk(kind, data):
@@ -150,4 +219,3 @@ def big_scans(tmp_path_factory) -> dict[str, str]:
   jpeg = folder / 'scan.jpg'
   image.save(jpeg, quality=80)
   del image
-  return {'png': str(png), 'jpeg': str(jpeg)}

@@ -14,7 +14,7 @@ from conftest import launch
 from tiny_clip import save_random_clip
 from wikiart_jax.convert import preprocessing
 from wikiart_jax.core import CheckpointError
-from wikiart_jax.data import dataset, images, pipeline, prepare, tag_scores
+from wikiart_jax.data import dataset, images, pipeline, prepare
 from wikiart_jax.inference import clip_tags
 from wikiart_jax.text import subjects
 
@@ -110,30 +110,6 @@ class _Counting:
     return self.scorer(batch)
 
 
-def test_an_interrupted_scoring_resumes_where_it_stopped(clip_folder, tree, tmp_path):
-  config = _with_clip(artgan_config(tree), clip_folder[0])
-  scorer = clip_tags.from_config(config.data.tags)
-  records = prepare._records(config, str(tmp_path))  # pylint: disable=protected-access
-  folder = str(tmp_path / 'scores')
-  # Chunks of 4 images scored 2 at a time: it dies in the 2nd batch of chunk 1.
-  dying = _Counting(scorer, die_after=3)
-  with pytest.raises(_Killed):
-    tag_scores.score_records(records, len(records), dying, folder, chunk_size=4, batch_size=2)
-  assert dying.images == 6
-  saved = sorted(f for f in os.listdir(folder) if f.startswith('chunk_'))
-  assert saved == ['chunk_000000.npz']  # chunk 1 was in progress: lost, nothing half-written
-  assert not [f for f in os.listdir(folder) if '.tmp' in f]
-  resumed = _Counting(scorer)
-  got = tag_scores.score_records(records, len(records), resumed, folder, chunk_size=4,
-                                 batch_size=2)
-  assert resumed.images == len(records) - 4  # only what was not finished
-  fresh = tag_scores.score_records(records, len(records), _Counting(scorer),
-                                   str(tmp_path / 'fresh'), chunk_size=4, batch_size=2)
-  assert sorted(got) == sorted(fresh) == sorted(r.key for r in records)
-  for key in got:
-    np.testing.assert_array_equal(got[key], fresh[key])
-
-
 def test_an_interrupted_prepare_resumes(clip_folder, tree, tmp_path):
   config = _with_clip(artgan_config(tree), clip_folder[0], chunk_size=4)
   workdir = str(tmp_path)
@@ -156,17 +132,6 @@ def test_an_interrupted_prepare_resumes(clip_folder, tree, tmp_path):
   assert dataset.is_prepared(path) and finishing[0].images == 10 - 8
   # Done once, never again: a third prepare reuses the dataset (and would reuse the chunks).
   assert prepare.prepare(config, workdir, make_tag_scorer=None) == path
-
-
-def test_a_scores_folder_of_another_scorer_is_refused(clip_folder, tree, tmp_path):
-  config = _with_clip(artgan_config(tree), clip_folder[0])
-  scorer = clip_tags.from_config(config.data.tags)
-  records = prepare._records(config, str(tmp_path))  # pylint: disable=protected-access
-  tag_scores.score_records(records[:2], 2, scorer, str(tmp_path / 's'))
-  other = _Counting(scorer)
-  other.fingerprint = {**scorer.fingerprint, 'clip_from': 'another'}
-  with pytest.raises(ValueError, match='another CLIP'):
-    tag_scores.score_records(records[:2], 2, other, str(tmp_path / 's'))
 
 
 def test_a_clip_folder_that_does_not_load_fails_before_any_image_is_read(

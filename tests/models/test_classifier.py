@@ -1,4 +1,4 @@
-"""ArtClassifier and its heads: outputs, parameter paths, the hierarchical style head."""
+"""ArtClassifier: outputs, parameter paths, its heads in place (the hierarchical style head)."""
 
 import jax
 import jax.numpy as jnp
@@ -8,7 +8,8 @@ from flax import nnx
 
 import common  # configs/common.py
 from wikiart_jax.models import classifier as classifier_lib
-from wikiart_jax.models import heads as heads_lib
+
+from conftest import randomize as _randomize
 
 NUM_CLASSES = {'style': 27, 'artist': 11, 'genre': 10}
 # The 27 styles in an order unrelated to the families, as a vocabulary would be.
@@ -28,15 +29,6 @@ def _model_config(**overrides):
 
 def _images(batch=3, seed=0):
   return jax.random.normal(jax.random.key(seed), (batch, 16, 16, 3))
-
-
-def _randomize(module, seed=0, scale=0.5):
-  """Replaces every parameter with noise (heads start at zero, which hides mistakes)."""
-  state = nnx.state(module, nnx.Param)
-  leaves, treedef = jax.tree.flatten(state)
-  keys = jax.random.split(jax.random.key(seed), len(leaves))
-  noisy = [scale * jax.random.normal(k, x.shape, x.dtype) for k, x in zip(keys, leaves)]
-  nnx.update(module, jax.tree.unflatten(treedef, noisy))
 
 
 def test_outputs_and_aux_shapes():
@@ -116,25 +108,6 @@ def _numpy_hierarchical(style_logits, family_logits, style_to_family):
   return out
 
 
-def test_family_index_maps_the_vocabulary_order():
-  families, style_to_family = heads_lib.style_family_index(
-      STYLE_NAMES, common.STYLE_FAMILIES)
-  assert families == list(common.STYLE_FAMILIES)
-  for name, f in zip(STYLE_NAMES, style_to_family):
-    assert name in common.STYLE_FAMILIES[families[f]]
-
-
-@pytest.mark.parametrize('families, match', [
-    ({'a': ['x', 'y'], 'b': ['z', 'nope']}, "'nope' of family 'b' is not in"),
-    ({'a': ['x', 'y'], 'b': ['y', 'z']}, "'y' is in two families"),
-    ({'a': ['x', 'y']}, r"in no family.*\['z'\]"),
-    ({'a': ['x', 'y', 'z'], 'b': []}, "'b' has no style"),
-])
-def test_family_index_errors(families, match):
-  with pytest.raises(ValueError, match=match):
-    heads_lib.style_family_index(['x', 'y', 'z'], families)
-
-
 def test_hierarchical_style_log_probs():
   model = classifier_lib.ArtClassifier(
       _model_config(hierarchical_style=True), NUM_CLASSES, style_names=STYLE_NAMES,
@@ -154,15 +127,6 @@ def test_hierarchical_style_log_probs():
   np.testing.assert_allclose(np.asarray(outputs['style']), expected, atol=1e-5)
 
 
-def test_hierarchical_gradients_are_finite():
-  head = heads_lib.HierarchicalStyleHead(8, STYLE_NAMES, common.STYLE_FAMILIES,
-                                         rngs=nnx.Rngs(0))
-  _randomize(head, scale=30.0)  # saturated softmaxes
-  x = jax.random.normal(jax.random.key(1), (4, 8))
-  grads = nnx.grad(lambda h: h(x)[0][:, 3].sum())(head)
-  assert all(np.isfinite(g).all() for g in jax.tree.leaves(grads))
-
-
 def test_hierarchical_needs_style_names():
   with pytest.raises(ValueError, match='style_names'):
     classifier_lib.ArtClassifier(_model_config(hierarchical_style=True), NUM_CLASSES,
@@ -170,16 +134,3 @@ def test_hierarchical_needs_style_names():
   with pytest.raises(ValueError, match='style_names'):
     classifier_lib.ArtClassifier(_model_config(hierarchical_style=True), NUM_CLASSES,
                                  style_names=STYLE_NAMES[:5], rngs=nnx.Rngs(0))
-
-
-def test_pooled_tag_head_is_a_log_sum_exp_over_the_tokens():
-  head = heads_lib.PooledTagHead(8, 3, bias_init=-1.0, sharpness=5.0, rngs=nnx.Rngs(0))
-  _randomize(head.scores)
-  tokens = jax.random.normal(jax.random.key(2), (2, 6, 8))
-  scores = np.asarray(head.scores(tokens), np.float64)  # [2, 6, 3]
-  want = np.log(np.mean(np.exp(5.0 * scores), axis=1)) / 5.0 - 1.0
-  np.testing.assert_allclose(head(tokens), want, rtol=1e-5, atol=1e-6)
-  # One token that sees a tag strongly raises it, as a maximum would.
-  tokens = jnp.zeros((1, 6, 8)).at[0, 3].set(10.0 * head.scores.output.kernel[...][:, 0])
-  logits = head(tokens)
-  assert logits[0, 0] > logits[0, 1] + 1.0
