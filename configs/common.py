@@ -51,7 +51,8 @@ def get_config() -> ml_collections.ConfigDict:
   data.caption = ml_collections.ConfigDict()
   data.caption.max_len = 48  # BOS + language tag + sentence + EOS, padded
   data.caption.languages = ('en', 'fr')  # one drawn per training example
-  data.caption.tokenizer = ''  # 'hf:<id>' or a folder; '' = a small BPE built in <workdir>/caption_tokenizer
+  data.caption.tokenizer = ''  # 'hf:<id>' or a folder (cased, French-capable); '' = a BPE built from the descriptions in <workdir>/caption_tokenizer
+  data.caption.vocab_size = 1024  # size of that built BPE (fewer when the descriptions hold fewer merges)
   data.caption.artemis_csv = ''  # optional ArtEmis CSV (art_style, painting, emotion, utterance)
   data.caption.artemis_ratio = 0.0  # share of English targets taken from ArtEmis
   data.synthetic = ml_collections.ConfigDict()
@@ -125,8 +126,9 @@ def get_config() -> ml_collections.ConfigDict:
   config.eval.step = -1  # checkpoint step to evaluate; -1 = latest
   config.eval.split = 'val'  # val | test (mode=eval); training selects on val, reports test
   config.eval.best_metric = 'style_top1'  # which metric picks the best checkpoint
-  # What an evaluation measures (evaluators/); 'caption' runs when model.captioner is set.
-  config.eval.evaluators = ('classification', 'caption')
+  # What an evaluation measures (evaluators/); 'caption' runs when model.captioner is set,
+  # 'calibration' fits each head's temperature on val (saved in <workdir>/calibration.json).
+  config.eval.evaluators = ('classification', 'calibration', 'caption')
   # A CLIP checkpoint ('hf:<id>' or folder) for the zero-shot baseline (eval.zero_shot in
   # metrics.json: prompts in English, French and both); '' = off. One CLIP pass per evaluation.
   config.eval.zero_shot_from = ''
@@ -141,6 +143,20 @@ def get_config() -> ml_collections.ConfigDict:
   config.predict.inputs = ''  # comma-separated image files or folders
   config.predict.output = ''  # .jsonl path; '' = print only
   config.predict.top_k = 5
+  config.predict.metadata = ''  # CSV path,title,year: the only titles and years a description may state
+  config.predict.titles_from_wikiart_names = False  # also read them from files in WikiArt's Style/artist_title-year.jpg layout
+
+  # How surely a description states each prediction (calibrated probabilities).
+  config.describe = ml_collections.ConfigDict()
+  config.describe.style_sure = 0.6  # at or above: "Impressionist"
+  config.describe.style_probable = 0.35  # at or above: "probably Impressionist"; below: the two closest styles
+  config.describe.artist_sure = 0.6  # at or above: "by Claude Monet"
+  config.describe.artist_attributed = 0.3  # at or above: "attributed to"; below: no artist
+  config.describe.genre_sure = 0.5  # at or above: "a landscape"
+  config.describe.genre_probable = 0.25  # at or above: "probably a landscape"; below: no genre
+  config.describe.period_range_spread = 15.0  # spread (years) up to which: "c. 1870-1895"
+  config.describe.period_part_spread = 30.0  # up to which: "late 19th century"
+  config.describe.period_century_spread = 60.0  # up to which: "19th century"; wider: no period
 
   config.embed = ml_collections.ConfigDict()
   config.embed.inputs = ''  # comma-separated image files or folders

@@ -27,6 +27,7 @@ from wikiart_jax.convert import git as convert_git
 from wikiart_jax.convert import gpt2 as convert_gpt2
 from wikiart_jax.convert import hub
 from wikiart_jax.convert import preprocessing
+from wikiart_jax.convert import vocab_resize
 from wikiart_jax.data import augment
 from wikiart_jax.models import captioner as captioner_lib
 from wikiart_jax.models import classifier
@@ -50,15 +51,24 @@ class RunRecord:
     normalization: the backbone's pixel statistics and resize filter.
     decoder: the caption decoder's sizes ({'kind', 'fields'}), or None.
     caption_vocab_size: the captioner's vocabulary size (0 without a captioner).
+    data_source: what the run trained on (`config.data.source`: 'synthetic' is the
+      demo's procedural images; '' for runs recorded before this field).
   """
   model: dict[str, Any]
   normalization: augment.Normalization
   decoder: dict[str, Any] | None = None
   caption_vocab_size: int = 0
+  data_source: str = ''
+
+  @property
+  def synthetic(self) -> bool:
+    """Whether the run trained on the demo's procedural images, not on paintings."""
+    return self.data_source == 'synthetic'
 
   def save(self, workdir: str) -> None:
     payload = {'model': self.model, 'normalization': self.normalization.to_dict(),
-               'decoder': self.decoder, 'caption_vocab_size': self.caption_vocab_size}
+               'decoder': self.decoder, 'caption_vocab_size': self.caption_vocab_size,
+               'data_source': self.data_source}
     tmp = os.path.join(workdir, RECORD_FILE + '.tmp')
     with open(tmp, 'w', encoding='utf-8') as f:
       json.dump(payload, f, indent=1, ensure_ascii=False)
@@ -72,7 +82,8 @@ class RunRecord:
     return cls(model=payload['model'],
                normalization=augment.Normalization.from_dict(payload['normalization']),
                decoder=payload.get('decoder'),
-               caption_vocab_size=int(payload.get('caption_vocab_size', 0)))
+               caption_vocab_size=int(payload.get('caption_vocab_size', 0)),
+               data_source=str(payload.get('data_source', '')))
 
 
 def _decoder_to_dict(cfg) -> dict[str, Any]:
@@ -119,8 +130,9 @@ def model_config(config: ml_collections.ConfigDict, *,
 
 
 def decoder_config(model: ml_collections.ConfigDict, vision_width: int, vocab_size: int):
-  """The caption decoder's sizes: from `caption_decoder.init_from`'s config.json, else
-  from the config (`models.captioner.decoder_config`)."""
+  """The caption decoder's sizes: from `caption_decoder.init_from`'s config.json (its
+  vocabulary the run tokenizer's: `build_captioner` resizes the token rows), else from
+  the config (`models.captioner.decoder_config`)."""
   dec = model.caption_decoder
   if not dec.init_from:
     return captioner_lib.decoder_config(model, vision_width, vocab_size)
@@ -133,20 +145,38 @@ def decoder_config(model: ml_collections.ConfigDict, vision_width: int, vocab_si
         cfg.vision, hidden_size=vision_width, num_heads=1, mlp_dim=1))
   else:
     cfg = convert_gpt2.config_from_hf(hf, dtype=dtype)
-  if cfg.vocab_size != vocab_size:
-    raise ValueError(f'caption tokenizer has {vocab_size} tokens but {dec.init_from} '
-                     f'expects {cfg.vocab_size}: use the checkpoint\'s tokenizer')
-  return cfg
+  return dataclasses.replace(cfg, vocab_size=vocab_size)
+
+
+def _pieces(folder: str, tokenizer, vocab_size: int, checkpoint_vocab: int):
+  """How to make the checkpoint's token rows for the run's tokenizer: None when it is
+  the checkpoint's own, else `vocab_resize.piece_ids` against the checkpoint's."""
+  try:
+    own = tokenizer_lib.load_tokenizer(folder)
+  except (OSError, ValueError):
+    own = None
+  if tokenizer is None or (own is not None and vocab_resize.same_vocabulary(own, tokenizer)):
+    if vocab_size != checkpoint_vocab:
+      raise ValueError(f'caption tokenizer has {vocab_size} tokens but {folder} expects '
+                       f'{checkpoint_vocab}')
+    return None
+  if own is None:
+    raise ValueError(f'{folder} has no tokenizer: its token rows cannot be mapped onto the '
+                     'caption tokenizer (data.caption.tokenizer)')
+  return vocab_resize.piece_ids(own, tokenizer)
 
 
 def build_captioner(model: ml_collections.ConfigDict, vision_width: int, vocab_size: int, *,
-                    rngs: nnx.Rngs, label_classes=None,
-                    decoder=None) -> captioner_lib.Captioner | None:
+                    rngs: nnx.Rngs, label_classes=None, decoder=None,
+                    tokenizer=None) -> captioner_lib.Captioner | None:
   """The configured captioner (None for 'none'), its decoder loaded from `init_from`.
 
   A 'git' captioner loads every GIT key but the image tower's; a 'prefix'
-  captioner loads the whole GPT-2 (the prefix MLP stays random). With `decoder`
-  (the sizes a run recorded) nothing is read: the weights come from a checkpoint.
+  captioner loads the whole GPT-2 (the prefix MLP stays random). When `tokenizer`
+  (the run's caption tokenizer) is not the checkpoint's own, the word embeddings and
+  the LM head are resized to it, each new row the mean of the checkpoint's rows of
+  the same text's pieces (convert/vocab_resize.py). With `decoder` (the sizes a run
+  recorded) nothing is read: the weights come from a checkpoint.
   """
   kind = model.captioner
   if kind not in captioner_lib.KINDS:
@@ -161,10 +191,13 @@ def build_captioner(model: ml_collections.ConfigDict, vision_width: int, vocab_s
   source = model.caption_decoder.init_from
   if source and not restoring:
     folder = hub.resolve(source)
+    pieces = _pieces(folder, tokenizer, vocab_size,
+                     int(hub.read_config(folder).get('vocab_size', vocab_size)))
     if kind == 'git':
-      convert_git.load_weights(captioner.decoder, folder, include=list(convert_git.DECODER_KEYS))
+      convert_git.load_weights(captioner.decoder, folder, include=list(convert_git.DECODER_KEYS),
+                               pieces=pieces)
     else:
-      convert_gpt2.load_weights(captioner.decoder, folder)
+      convert_gpt2.load_weights(captioner.decoder, folder, pieces=pieces)
   return captioner
 
 
@@ -190,19 +223,22 @@ def build_with_record(config: ml_collections.ConfigDict, vocab, workdir: str = '
       rngs=nnx.Rngs(params=config.seed))
   if source:
     convert_backbone.init_backbone_from(model, source)
-  vocab_size = caption_vocab_size
+  vocab_size, tokenizer = caption_vocab_size, None
   if model_cfg.captioner != 'none' and not vocab_size:
     if not workdir:
       raise ValueError('build_model: a captioner needs the workdir (its tokenizer lives there)')
-    vocab_size = len(caption_tokenizer(config, vocab, workdir))
+    tokenizer = caption_tokenizer(config, vocab, workdir)
+    vocab_size = len(tokenizer)
   # Parameters under 'captioner/...' train with the heads in every stage.
   model.captioner = build_captioner(
       model_cfg, model.backbone.config.hidden_size, vocab_size,
-      rngs=nnx.Rngs(params=config.seed + 1), label_classes=dict(vocab.num_classes))
+      rngs=nnx.Rngs(params=config.seed + 1), label_classes=dict(vocab.num_classes),
+      tokenizer=tokenizer)
   record = RunRecord(
       model=model_cfg.to_dict(), normalization=normalization(config, source),
       decoder=None if model.captioner is None else _decoder_to_dict(model.captioner.decoder.config),
-      caption_vocab_size=vocab_size if model.captioner is not None else 0)
+      caption_vocab_size=vocab_size if model.captioner is not None else 0,
+      data_source=str(config.data.source))
   return model, record
 
 

@@ -194,7 +194,7 @@ def test_overfits_one_caption_then_generates_it(tmp_path):
   from wikiart_jax.text import references  # pylint: disable=g-import-not-at-top
   from wikiart_jax.text import tokenizer as tok_lib  # pylint: disable=g-import-not-at-top
   vocab = metadata.Vocabularies.build([('claude-monet', 'Claude Monet')])
-  tok = tok_lib.build_demo_tokenizer(str(tmp_path), tok_lib.training_texts(vocab),
+  tok = tok_lib.build_bpe_tokenizer(str(tmp_path), tok_lib.training_texts(vocab),
                                      vocab_size=500)
   example = {'style': np.int32(vocab.style.index('Impressionism')), 'artist': np.int32(0),
              'genre': np.int32(vocab.genre.index('landscape')), 'year': np.int32(1919),

@@ -95,7 +95,9 @@ def write_report(out_dir: str | os.PathLike, *,
                  class_count_pngs: Sequence[str | os.PathLike] | None = None,
                  human_ratings: Sequence[Mapping[str, Any]] | None = None,
                  split: str = 'val', other_split: tuple | None = None,
-                 baselines: Mapping[str, Mapping[str, Mapping]] | None = None) -> str:
+                 baselines: Mapping[str, Mapping[str, Mapping]] | None = None,
+                 calibration: Mapping[str, Mapping[str, Any]] | None = None,
+                 notes: Sequence[str] = ()) -> str:
   """Writes `out_dir/index.html`, `out_dir/report.md` and their images.
 
   Args:
@@ -118,6 +120,8 @@ def write_report(out_dir: str | os.PathLike, *,
       the other split, summarised beside this one.
     baselines: {name: {task: {'top1', 'top5', 'f1_macro', 'count'}}} of other
       models on the same split (the zero-shot CLIP baseline), rows beside ours.
+    calibration: {task: {'temperature', 'ece_before', 'ece_after', ...}}.
+    notes: paragraphs shown under the title (e.g. that the data was synthetic).
 
   Returns:
     The path of `index.html`.
@@ -125,7 +129,15 @@ def write_report(out_dir: str | os.PathLike, *,
   out_dir = os.fspath(out_dir)
   os.makedirs(os.path.join(out_dir, 'img'), exist_ok=True)
   blocks: list[Any] = [_Heading(1, 'wikiart-jax evaluation report')]
+  blocks += [_Para(note) for note in notes]
   blocks += _summary_blocks(metrics, split, other_split, baselines)
+  if calibration:
+    blocks += [_Heading(2, 'Calibration (temperature scaling)'),
+               _Table(['task', 'temperature', 'ECE before', 'ECE after', 'NLL before',
+                       'NLL after'],
+                      [[t, *(_fmt(m.get(k)) for k in ('temperature', 'ece_before', 'ece_after',
+                                                      'nll_before', 'nll_after'))]
+                       for t, m in calibration.items()])]
   for task, m in metrics.items():
     if task not in names:
       raise ValueError(f'names has no entry for task {task!r}')

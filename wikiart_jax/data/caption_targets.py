@@ -1,11 +1,11 @@
 """The caption target of each training example: a grain map from labels to tokens.
 
 `CaptionTransform` turns a decoded example's labels into int32 'caption_tokens' /
-'caption_mask' [max_len] and 'caption_lang' (0 en, 1 fr): a random template
-description of the example's facts (text/references.py) in a random configured
-language, as BOS, the language tag, the sentence, EOS, padding. The tag is the
-generation prompt, so the mask (the loss weights) is 1 on the sentence and EOS
-only.
+'caption_mask' [max_len] and 'caption_lang' (0 en, 1 fr): a random composer
+sentence of the example's labels (text/references.py: style, artist, genre; never
+a title or a year) in a random configured language, as BOS, the language tag, the
+sentence, EOS, padding. The tag is the generation prompt, so the mask (the loss
+weights) is 1 on the sentence and EOS only.
 """
 
 from __future__ import annotations
@@ -103,7 +103,8 @@ class CaptionTransform(grain.transforms.RandomMap):
       tokens = np.full((self.max_len,), tokenizer_lib.special_ids(self.tokenizer).pad, np.int32)
       mask = np.zeros((self.max_len,), np.int32)
     else:
-      text = references.sample_target(*facts, rng=rng, lang=lang,
+      text = references.sample_target(facts.style, facts.artist, facts.genre, rng=rng,
+                                      lang=lang, artist_fr=facts.artist_fr,
                                       utterances=self.artemis.get(path, ()),
                                       artemis_ratio=self.artemis_ratio)
       tokens, mask = self.encode(text, lang)

@@ -23,11 +23,18 @@ class EvalBatch:
     labels: every process's labels, task -> int [B] (-1 = missing or padding).
     probs: every process's class probabilities, head -> [B, C].
     context: this process's rows of the captioner's context, or None.
+    local_probs: this process's rows of `probs` (None: the same as `probs`).
   """
   local: dict[str, Any]
   labels: dict[str, Any]
   probs: dict[str, Any]
   context: Any = None
+  local_probs: dict[str, Any] | None = None
+
+  @property
+  def own_probs(self) -> dict[str, Any]:
+    """The probabilities of the rows in `local` (this process's)."""
+    return self.probs if self.local_probs is None else self.local_probs
 
 
 class Evaluator(abc.ABC):

@@ -3,8 +3,12 @@
 For every evaluation batch and every configured language, the captioner writes a
 description from its context (`Captioner.condition`), by jitted generation with a
 KV cache; the scores are BLEU-1..4, ROUGE-L and CIDEr-D against the label-built
-references (pycocoevalcap), CLIPScore when CLIP weights are configured, and
-`style_named`: the share of descriptions that name the true style.
+references (pycocoevalcap), CLIPScore when CLIP weights are configured,
+`style_named`: the share of descriptions that name the true style, and, per
+language and overall, `faithful`: the share whose named facts (style, artist,
+genre, year, title: text/mentions.py) all agree with the model's own predictions
+and the metadata, and `invented`: the share naming a year or a title that is not
+in the metadata.
 """
 
 import numpy as np
@@ -14,7 +18,7 @@ from wikiart_jax.evaluators.base import EvalBatch, Evaluator
 from wikiart_jax.inference.describer import CaptionWriter
 from wikiart_jax.metrics import captions as caption_metrics
 from wikiart_jax.text import references
-from wikiart_jax.text.style_mentions import named_style
+from wikiart_jax.text import mentions
 
 NUM_SAMPLES = 6
 
@@ -35,7 +39,9 @@ class CaptionEvaluator(Evaluator):
     self._languages = tuple(languages)
     self._clip = clip
     self._accumulator = caption_metrics.CaptionAccumulator()
-    self._named = self._total = 0
+    self._reader = mentions.MentionReader.of(vocab)
+    # Per language: descriptions, naming the true style, faithful, inventing.
+    self._counts = {lang: np.zeros(4, np.int64) for lang in self._languages}
     self._samples: list[dict] = []
 
   @property
@@ -59,18 +65,42 @@ class CaptionEvaluator(Evaluator):
         style = int(local['style'][i])
         if style < 0:
           continue
-        self._total += 1
-        self._named += named_style(text, lang) == self._vocab.style[style]
+        named = self._reader.read(text, lang)
+        verdict = mentions.judge(named, self._expected(batch, i))
+        self._counts[lang] += (1, self._vocab.style[style] in named.styles, verdict.faithful,
+                               verdict.invented)
         if len(self._samples) < NUM_SAMPLES:
           self._samples.append({'lang': lang, 'generated': text, 'reference': refs[i][0]})
 
+  def _expected(self, batch: EvalBatch, i: int) -> mentions.Expected:
+    """What row i's description may name: the heads' predictions, the metadata."""
+    probs, local = batch.own_probs, batch.local
+    order = np.argsort(-np.asarray(probs['style'][i]))
+    year = int(local['year'][i]) if 'year' in local else -1
+    title = references.as_text(local['title'][i]) if 'title' in local else ''
+    return mentions.Expected(
+        style=self._vocab.style[order[0]], second_style=self._vocab.style[order[1]],
+        artist=int(np.argmax(probs['artist'][i])),
+        genre=self._vocab.genre[int(np.argmax(probs['genre'][i]))],
+        year=year if year >= 0 else None, title=title or None)
+
+  @staticmethod
+  def _shares(counts: np.ndarray) -> dict[str, float]:
+    total = counts[0]
+    share = (lambda k: float(counts[k] / total)) if total else (lambda k: float('nan'))
+    return {'style_named': share(1), 'faithful': share(2), 'invented': share(3)}
+
   def result(self) -> dict[str, dict]:
-    """{'caption': bleu1..4, rouge_l, cider, count, by_lang, style_named [, clipscore]}."""
+    """{'caption': bleu1..4, rouge_l, cider, count, style_named, faithful, invented,
+    by_lang (the same per language) [, clipscore]}."""
     out = self._accumulator.compute()
-    out['style_named'] = self._named / self._total if self._total else float('nan')
+    out.update(self._shares(sum(self._counts.values())))
+    for lang, counts in self._counts.items():
+      out['by_lang'].setdefault(lang, {}).update(self._shares(counts))
     return {'caption': out}
 
   def line(self, result: dict[str, dict]) -> str:
     c = result['caption']
     return (f"caption BLEU-4 {c['bleu4']:.3f} ROUGE-L {c['rouge_l']:.3f} "
-            f"CIDEr {c['cider']:.3f} style named {c['style_named']:.3f}")
+            f"CIDEr {c['cider']:.3f} style named {c['style_named']:.3f} "
+            f"faithful {c['faithful']:.3f} invented {c['invented']:.3f}")

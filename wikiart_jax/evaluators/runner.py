@@ -1,7 +1,8 @@
 """Builds the configured evaluators and runs them over a split in one pass.
 
-`config.eval.evaluators` names them ('classification', 'caption'; 'caption'
-runs when the model has a captioner); `config.eval.zero_shot_from` adds the
+`config.eval.evaluators` names them ('classification', 'calibration', 'caption';
+'caption' runs when the model has a captioner; 'calibration' fits temperatures on
+val and applies val's on test); `config.eval.zero_shot_from` adds the
 zero-shot CLIP baseline. Each batch is read once, the forward pass
 (`inference.forward.make_step`) runs once, and every evaluator sees the result;
 probabilities and labels are gathered from every process, the captioner's
@@ -21,6 +22,7 @@ from wikiart_jax.core import TASKS
 from wikiart_jax.data import augment
 from wikiart_jax.data import pipeline
 from wikiart_jax.evaluators.base import EvalBatch, Evaluator
+from wikiart_jax.evaluators.calibration import CalibrationEvaluator
 from wikiart_jax.evaluators.captions import CaptionEvaluator
 from wikiart_jax.evaluators import zero_shot as zero_shot_eval
 from wikiart_jax.evaluators.classification import ClassificationEvaluator
@@ -29,7 +31,7 @@ from wikiart_jax.inference import zero_shot
 from wikiart_jax.models import parts as parts_lib
 from wikiart_jax.parallel import sharding
 
-NAMES = ('classification', 'caption')
+NAMES = ('classification', 'calibration', 'caption')
 
 
 @dataclasses.dataclass
@@ -48,7 +50,8 @@ class Evaluation:
 
 def build(config: ml_collections.ConfigDict, vocab, parts: parts_lib.ModelParts, params, *,
           caption_tokenizer=None, style_to_family: np.ndarray | None = None,
-          norm: augment.Normalization = augment.IMAGENET) -> list[Evaluator]:
+          norm: augment.Normalization = augment.IMAGENET, split: str = 'val',
+          temperatures: dict[str, float] | None = None) -> list[Evaluator]:
   """The evaluators of `config.eval.evaluators` for the model `parts` at `params`,
   and the zero-shot CLIP baseline when `config.eval.zero_shot_from` is set.
 
@@ -59,6 +62,10 @@ def build(config: ml_collections.ConfigDict, vocab, parts: parts_lib.ModelParts,
     caption_tokenizer: the captioner's tokenizer (needed when it has one).
     style_to_family: with a hierarchical style head, the family of each style.
     norm: the run's pixel normalisation (CLIP re-normalises from it).
+    split: the split evaluated: 'val' fits the temperatures, 'test' applies
+      `temperatures` (those val fitted for this checkpoint; None: no calibration).
+    temperatures: head -> temperature, applied to the heads' probabilities by the
+      caption evaluator's faithfulness check too.
   """
   names = tuple(config.eval.evaluators)
   unknown = [n for n in names if n not in NAMES]
@@ -68,6 +75,11 @@ def build(config: ml_collections.ConfigDict, vocab, parts: parts_lib.ModelParts,
   for name in names:
     if name == 'classification':
       out.append(ClassificationEvaluator(vocab.num_classes, style_to_family))
+    elif name == 'calibration':
+      if split == 'val':
+        out.append(CalibrationEvaluator())
+      elif temperatures:  # test: val's temperatures, never refitted on test
+        out.append(CalibrationEvaluator(temperatures))
     elif name == 'caption':
       captioner = parts.merge(params).captioner
       if captioner is None:
@@ -114,7 +126,10 @@ def run(evaluators: list[Evaluator], step, params, config: ml_collections.Config
     probs, labels = sharding.to_host((prediction.probs, labels))
     context = (None if prediction.context is None
                else sharding.local_rows(prediction.context, mesh))
-    view = EvalBatch(local={**batch, **text}, labels=labels, probs=probs, context=context)
+    local_probs = (None if jax.process_count() == 1 else jax.device_get(
+        jax.tree.map(lambda a: sharding.local_rows(a, mesh), prediction.probs)))
+    view = EvalBatch(local={**batch, **text}, labels=labels, probs=probs, context=context,
+                     local_probs=local_probs)
     for evaluator in evaluators:
       evaluator.update(view)
   metrics, lines, samples = {}, [], []

@@ -1,9 +1,11 @@
-"""From a `Prediction` to words: the top-k labels, the template sentence, the captioner's.
+"""From a `Prediction` to words: the top-k labels, the composed sentence, the captioner's.
 
 `describe(prediction, vocab, ...)` is what predict, serve and the report show for
-each image: every head's top-k classes, the template description of the top-1
-labels in English and French (text/templates.py), and, when the model has a
-captioner, the description it writes (`CaptionWriter`, jitted generation).
+each image: every head's top-k classes with calibrated probabilities (the run's
+temperatures), the composer's description of the predictions in English and
+French (text/composer.py), hedged by `config.describe`, and, when the model has
+a captioner, the description it writes (`CaptionWriter`, jitted generation,
+which can write no digit and no title quote: text/tokenizer.py's `banned_tokens`).
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ import numpy as np
 from wikiart_jax.core import LANGUAGES, TASKS
 from wikiart_jax.inference import generate
 from wikiart_jax.inference.forward import Prediction
-from wikiart_jax.text import templates
+from wikiart_jax.metrics import calibration
+from wikiart_jax.text import composer
 from wikiart_jax.text import tokenizer as tokenizer_lib
 
 
@@ -39,6 +42,9 @@ class CaptionWriter:
     self.max_len = max_len
     self.decoding = decoding
     self._ids = tokenizer_lib.special_ids(tokenizer)
+    # Its context holds no title and no year: it may write neither (text/tokenizer.py).
+    self._bias = np.where(tokenizer_lib.banned_tokens(tokenizer, captioner.vocab_size),
+                          np.float32(-1e9), np.float32(0.0))
 
   def write(self, context, lang: str) -> list[str]:
     """One generated description per row of the captioner's `context` [B, M, D]."""
@@ -48,7 +54,7 @@ class CaptionWriter:
         self.captioner, np.tile(prompt, (context.shape[0], 1)), context=context,
         max_new_tokens=self.max_len - len(prompt), eos_id=self._ids.eos, pad_id=self._ids.pad,
         method=cfg.method, num_beams=cfg.num_beams, length_penalty=cfg.length_penalty,
-        top_p=cfg.top_p)
+        top_p=cfg.top_p, logit_bias=self._bias)
     return generate.decode_texts(np.asarray(out), self.tokenizer, self._ids.eos)
 
 
@@ -58,7 +64,7 @@ class Described:
 
   Attributes:
     top: task -> [(class id, probability)], best first.
-    description: lang -> the template sentence of the top-1 labels.
+    description: lang -> the composer's sentence of the predictions.
     generated: lang -> the captioner's sentence; empty without a captioner.
   """
   top: dict[str, list[tuple[int, float]]]
@@ -72,32 +78,48 @@ def top_k(probs: np.ndarray, k: int) -> list[tuple[int, float]]:
   return [(int(i), float(probs[i])) for i in order]
 
 
+def calibrated(probs: dict[str, np.ndarray],
+               temperatures: dict[str, float] | None) -> dict[str, np.ndarray]:
+  """Each head's probabilities with its temperature applied (unchanged without one)."""
+  if not temperatures:
+    return probs
+  return {task: calibration.apply_temperature(p, temperatures[task]) if task in temperatures
+          else p for task, p in probs.items()}
+
+
 def describe(prediction: Prediction, vocab, *, k: int, writer: CaptionWriter | None = None,
              years: Sequence[int | None] | None = None,
-             titles: Sequence[str | None] | None = None) -> list[Described]:
-  """Per row of `prediction`: top-k labels, template and learned descriptions.
+             titles: Sequence[str | None] | None = None,
+             hedging: composer.Hedging | None = None,
+             temperatures: dict[str, float] | None = None) -> list[Described]:
+  """Per row of `prediction`: top-k labels, composed and learned descriptions.
 
   Args:
     prediction: the forward pass of a batch (numpy probabilities).
     vocab: the dataset's vocabularies (class names).
     k: how many classes per task.
     writer: the captioner's writer, or None.
-    years, titles: per row, facts the caller knows (never read from the model).
+    years, titles: per row, facts the caller supplies (never read from the model
+      or from a file name).
+    hedging: `config.describe`'s limits; None states the top-1 labels as sure.
+    temperatures: head -> temperature fitted on val (None: raw probabilities).
   """
-  probs = prediction.probs
+  probs = calibrated(prediction.probs, temperatures)
   rows = len(probs[TASKS[0]])
   generated = ({lang: writer.write(prediction.context, lang) for lang in LANGUAGES}
                if writer is not None else {})
   out = []
   for i in range(rows):
-    top = {task: top_k(probs[task][i], k) for task in TASKS}
-    best = {task: top[task][0][0] for task in TASKS}
-    description = {
-        lang: templates.describe(
-            vocab.style[best['style']], vocab.artist_names[best['artist']],
-            vocab.genre[best['genre']], year=years[i] if years else None,
-            title=titles[i] if titles else None, lang=lang)
-        for lang in LANGUAGES}
-    out.append(Described(top=top, description=description,
+    top = {task: top_k(probs[task][i], max(k, 2)) for task in TASKS}
+    (style, p_style), (second, _) = top['style'][:2]
+    artist, p_artist = top['artist'][0]
+    genre, p_genre = top['genre'][0]
+    known = composer.facts(
+        vocab.style[style], vocab.artist_names[artist], vocab.genre[genre],
+        year=years[i] if years else None, title=titles[i] if titles else None,
+        artist_fr=vocab.artist_name(artist, 'fr'), style_prob=p_style,
+        artist_prob=p_artist, genre_prob=p_genre, second_style=vocab.style[second])
+    description = {lang: composer.compose(known, lang, hedging=hedging) for lang in LANGUAGES}
+    out.append(Described(top={task: t[:k] for task, t in top.items()}, description=description,
                          generated={lang: texts[i] for lang, texts in generated.items()}))
   return out

@@ -4,7 +4,9 @@ One `jax.jit` per (model graph, method, shapes): the prompt is fed once
 (prefill), then a `jax.lax.while_loop` appends one token per iteration to the
 fixed-size cache, so nothing is re-traced per token and a batch size compiles
 once. The loop ends when every row has emitted EOS or `max_new_tokens` are out;
-after EOS a row emits `pad_id`. Output: int32 [B, max_new_tokens].
+after EOS a row emits `pad_id`. Output: int32 [B, max_new_tokens]. A `logit_bias`
+[V] is added to every step's logits (-1e9 bans a token: the captioner's digits
+and title quotes), before any method chooses.
 
 Any model with the text models' decoding interface (models/kv_cache.py:
 `init_cache`, `prefill`, `decode_step`) generates here: our GPT-2 alone (prompt
@@ -33,8 +35,8 @@ METHODS = ('greedy', 'beam', 'sample')
 _NEG = -1.0e9  # transformers' "impossible" score, kept for identical tie-breaking
 
 
-def _prefill(model, input_ids, attention_mask, context, images, max_new_tokens):
-  """Feeds the prompt: (last logits [B, V], cache)."""
+def _prefill(model, input_ids, attention_mask, context, images, max_new_tokens, bias):
+  """Feeds the prompt: (last logits [B, V] + bias, cache)."""
   if images is not None:
     if not hasattr(model, 'encode_images'):
       raise ValueError(f'{type(model).__name__} has no image tower: pass its context instead')
@@ -44,13 +46,17 @@ def _prefill(model, input_ids, attention_mask, context, images, max_new_tokens):
                            input_ids.shape[1] + max_new_tokens)
   logits, cache = model.prefill(input_ids, cache, context=context,
                                 attention_mask=attention_mask)
-  return logits[:, -1], cache
+  return _biased(logits[:, -1], bias), cache
 
 
-def _step(model, token, cache):
-  """Appends one token per row: (logits [B, V], cache)."""
+def _biased(logits, bias):
+  return logits if bias is None else logits.astype(jnp.float32) + bias
+
+
+def _step(model, token, cache, bias):
+  """Appends one token per row: (logits [B, V] + bias, cache)."""
   logits, cache = model.decode_step(token[:, None], cache)
-  return logits[:, -1], cache
+  return _biased(logits[:, -1], bias), cache
 
 
 def _top_p_filter(logits, top_p: float):
@@ -76,7 +82,7 @@ class _Sampling:
 
 
 def _decode_loop(model, logits, cache, *, max_new_tokens, eos_id, pad_id, method, top_p,
-                 temperature, rng):
+                 temperature, rng, bias):
   """Greedy or top-p sampling over the batch; stops when every row has ended."""
   b = logits.shape[0]
 
@@ -89,7 +95,7 @@ def _decode_loop(model, logits, cache, *, max_new_tokens, eos_id, pad_id, method
   def body(c: _Sampling) -> _Sampling:
     rng, key = jax.random.split(c.rng)
     token = jnp.where(c.done, pad_id, choose(c.logits, key))
-    logits, cache = _step(model, token, c.cache)
+    logits, cache = _step(model, token, c.cache, bias)
     return _Sampling(t=c.t + 1, logits=logits, cache=cache,
                      tokens=c.tokens.at[:, c.t].set(token),
                      done=c.done | (token == eos_id), rng=rng)
@@ -124,7 +130,7 @@ class _Beams:
 
 
 def _beam_loop(model, logits, cache, *, max_new_tokens, eos_id, pad_id, num_beams,
-               length_penalty, early_stopping):
+               length_penalty, early_stopping, bias):
   """transformers' vectorised beam search with our cache; returns the best beam's tokens."""
   b, v = logits.shape
   k, keep = num_beams, 2 * num_beams
@@ -159,7 +165,7 @@ def _beam_loop(model, logits, cache, *, max_new_tokens, eos_id, pad_id, num_beam
     finished, is_finished = merged_seqs[rows, best], merged_done[rows, best]
 
     # Reorder the cache to the surviving beams and feed their new tokens.
-    logits, cache = _step(model, running[:, :, t].reshape(-1), _gather(c.cache, parent))
+    logits, cache = _step(model, running[:, :, t].reshape(-1), _gather(c.cache, parent), bias)
 
     length = (max_new_tokens if early_stopping == 'never' and length_penalty > 0 else t + 1)
     best_possible = alive_scores[:, :1] / (jnp.asarray(length, jnp.float32) ** length_penalty)
@@ -188,25 +194,26 @@ def _beam_loop(model, logits, cache, *, max_new_tokens, eos_id, pad_id, num_beam
 @functools.partial(jax.jit, static_argnames=(
     'graphdef', 'max_new_tokens', 'eos_id', 'pad_id', 'method', 'num_beams', 'length_penalty',
     'early_stopping', 'top_p', 'temperature'))
-def _generate(graphdef, state, input_ids, attention_mask, context, images, rng, *,
+def _generate(graphdef, state, input_ids, attention_mask, context, images, rng, bias, *,
               max_new_tokens, eos_id, pad_id, method, num_beams, length_penalty, early_stopping,
               top_p, temperature):
   model = nnx.merge(graphdef, state)
-  logits, cache = _prefill(model, input_ids, attention_mask, context, images, max_new_tokens)
+  logits, cache = _prefill(model, input_ids, attention_mask, context, images, max_new_tokens,
+                           bias)
   if method == 'beam':
     return _beam_loop(model, logits, cache, max_new_tokens=max_new_tokens,
                       eos_id=eos_id, pad_id=pad_id, num_beams=num_beams,
-                      length_penalty=length_penalty, early_stopping=early_stopping)
+                      length_penalty=length_penalty, early_stopping=early_stopping, bias=bias)
   return _decode_loop(model, logits, cache, max_new_tokens=max_new_tokens,
                       eos_id=eos_id, pad_id=pad_id, method=method, top_p=top_p,
-                      temperature=temperature, rng=rng)
+                      temperature=temperature, rng=rng, bias=bias)
 
 
 def generate(model, input_ids, *, max_new_tokens: int, eos_id: int, pad_id: int,
              attention_mask=None, context=None, images=None, method: str = 'greedy',
              num_beams: int = 4, length_penalty: float = 1.0,
              early_stopping: bool | str = False, top_p: float = 0.9, temperature: float = 1.0,
-             rng: jax.Array | None = None) -> jax.Array:
+             rng: jax.Array | None = None, logit_bias=None) -> jax.Array:
   """Generates up to `max_new_tokens` tokens per row; int32 [B, max_new_tokens].
 
   Args:
@@ -227,6 +234,7 @@ def generate(model, input_ids, *, max_new_tokens: int, eos_id: int, pad_id: int,
     top_p: nucleus mass of 'sample'.
     temperature: logits divisor of 'sample'.
     rng: PRNG key of 'sample'.
+    logit_bias: [V] float added to every step's logits (-1e9 bans a token); None = none.
   """
   if method not in METHODS:
     raise ValueError(f'generation method must be one of {METHODS}, got {method!r}')
@@ -244,9 +252,10 @@ def generate(model, input_ids, *, max_new_tokens: int, eos_id: int, pad_id: int,
     raise ValueError(f'input_ids must be [B, T] with T >= 1, got {input_ids.shape}')
   padded = attention_mask is not None and not bool(np.all(np.asarray(attention_mask)))
   mask = jnp.asarray(attention_mask, jnp.int32) if padded else None
+  bias = None if logit_bias is None else jnp.asarray(logit_bias, jnp.float32)
   graphdef, state = nnx.split(model)
   return _generate(graphdef, state, input_ids, mask, context, images,
-                   jax.random.key(0) if rng is None else rng,
+                   jax.random.key(0) if rng is None else rng, bias,
                    max_new_tokens=max_new_tokens, eos_id=int(eos_id), pad_id=int(pad_id),
                    method=method, num_beams=int(num_beams), length_penalty=float(length_penalty),
                    early_stopping=early_stopping, top_p=float(top_p),

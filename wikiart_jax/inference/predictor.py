@@ -1,12 +1,14 @@
 """A trained model restored from a workdir, ready to label and describe images.
 
 Used by `predict`, `embed` and the web demo: it needs only the workdir (the
-checkpoints, the vocabularies and the run record saved there by training), not
-the dataset, and never `init_from` or the hub.
+checkpoints, the vocabularies, the run record and the temperatures saved there
+by training), not the dataset, and never `init_from` or the hub. Descriptions
+state a title or a year only when the caller supplies them (inference/supplied.py).
 """
 
 import os
 
+from absl import logging
 import ml_collections
 import numpy as np
 
@@ -16,9 +18,16 @@ from wikiart_jax.core import TASKS
 from wikiart_jax.data import augment
 from wikiart_jax.data import images as images_lib
 from wikiart_jax.data import metadata
+from wikiart_jax.metrics import calibration
 from wikiart_jax.inference import describer as describer_lib
 from wikiart_jax.inference import forward as forward_lib
+from wikiart_jax.inference import supplied as supplied_lib
 from wikiart_jax.parallel import sharding
+from wikiart_jax.text import composer
+
+# Said wherever a checkpoint of the demo's procedural images shows its labels.
+SYNTHETIC_NOTE = ('This checkpoint was trained on the synthetic demo set (procedural images, '
+                  'not paintings): its labels and descriptions of real artworks mean nothing.')
 
 
 def caption_writer(config: ml_collections.ConfigDict, vocab, workdir: str,
@@ -44,9 +53,16 @@ class Predictor:
     model, record = factory.restore_model(config, self.vocab, workdir)
     self.image_size = int(record.model['image_size'])
     self.normalization = record.normalization
+    self.synthetic = record.synthetic
     self.mesh = sharding.make_mesh()
     self.parts, self.step = checkpointing.restore_params_into(
         workdir, model, self.mesh, config.eval.step)
+    self.temperatures = calibration.load_temperatures(workdir, self.step)
+    if self.temperatures is None:
+      logging.warning('%s has no temperatures for step %d: probabilities are uncalibrated '
+                      '(run --config.mode=eval to fit them)', workdir, self.step)
+    self.hedging = composer.Hedging.from_config(config.describe)
+    self.supplied = supplied_lib.Supplied(config.predict)
     self.writer = caption_writer(config, self.vocab, workdir, self.parts.merge())
     self._forward = forward_lib.make_forward(self.parts, self.mesh)
     self._names = {'style': self.vocab.style, 'genre': self.vocab.genre,
@@ -72,10 +88,10 @@ class Predictor:
     """Per image: {task: [{'label', 'prob'}] top-k, 'description': {lang: text},
     and 'generated': {lang: text} when the model has a captioner}."""
     prediction = self._forward(np.stack([self.preprocess(x) for x in rgbs]))
-    facts = [_year_and_title(n) for n in (names or [None] * len(rgbs))]
+    facts = [self.supplied.title_and_year(n) for n in (names or [None] * len(rgbs))]
     described = describer_lib.describe(
-        prediction, self.vocab, k=k, writer=self.writer,
-        years=[y for y, _ in facts], titles=[t for _, t in facts])
+        prediction, self.vocab, k=k, writer=self.writer, titles=[t for t, _ in facts],
+        years=[y for _, y in facts], hedging=self.hedging, temperatures=self.temperatures)
     results = []
     for d in described:
       record = {task: [{'label': self._names[task][i], 'prob': round(p, 6)}
@@ -85,14 +101,6 @@ class Predictor:
         record['generated'] = d.generated
       results.append(record)
     return results
-
-
-def _year_and_title(path: str | None) -> tuple[int | None, str | None]:
-  """Year and title from a WikiArt-style file name, when it is one."""
-  if not path:
-    return None, None
-  title, year = metadata.title_and_year(path)
-  return year, title
 
 
 def load_image(path: str) -> np.ndarray:

@@ -1,57 +1,70 @@
 """Reference descriptions of an image from its labels (and ArtEmis, when given).
 
-`references` gives every template's sentence per language: the references the
-caption metrics score against. `sample_target` draws one of them (or, in
-English, an ArtEmis utterance at `artemis_ratio`) as a teacher-forcing target.
-ArtEmis utterances (English; CSV columns art_style, painting, emotion,
-utterance) are joined on the image path `<art_style>/<painting>.jpg`.
+`references` gives the composer's sentences per language (every shape with every
+trait of the style): the references the caption metrics score against and the
+targets the captioner learns from. They say what the captioner can know from
+its context (style, artist, genre), never a title or a year: those reach a
+description only through the composer, when the caller supplies them.
+`sample_target` draws one (or, in English, an ArtEmis utterance at
+`artemis_ratio`) as a teacher-forcing target. ArtEmis utterances (English; CSV
+columns art_style, painting, emotion, utterance) are joined on the image path
+`<art_style>/<painting>.jpg`.
 """
 
 from __future__ import annotations
 
 import csv
 import os
-from typing import Mapping, Sequence
+from typing import Mapping, NamedTuple, Sequence
 
 import numpy as np
 
 from wikiart_jax.core import LANGUAGES
-from wikiart_jax.text import templates
+from wikiart_jax.text import composer
 
 
-def references(style: str, artist_name: str | None, genre: str | None, year: int | None,
-               title: str | None, *, utterances: Sequence[str] = ()) -> dict[str, list[str]]:
-  """Every template's sentence per language (the references of the caption metrics).
+class LabelFacts(NamedTuple):
+  """An example's labels in words; None where unknown."""
+  style: str
+  artist: str | None  # display name
+  artist_fr: str | None  # French usage, where it differs
+  genre: str | None
+  year: int | None  # metadata: never in a reference
+  title: str | None  # metadata: never in a reference
+
+
+def references(style: str, artist_name: str | None, genre: str | None, *,
+               artist_fr: str | None = None,
+               utterances: Sequence[str] = ()) -> dict[str, list[str]]:
+  """The composer's sentences per language (the references of the caption metrics).
 
   Args:
     style: ArtGAN style name.
     artist_name: display name or None.
     genre: ArtGAN genre name or None.
-    year: year, or None / -1 when unknown.
-    title: title or None.
+    artist_fr: the artist's French name where French usage differs.
     utterances: ArtEmis utterances of this painting, added to the English references.
 
   Returns:
-    {'en': [...], 'fr': [...]}, duplicates removed, template order kept.
+    {'en': [...], 'fr': [...]}, duplicates removed, composer order kept.
   """
-  out = templates.all_phrasings(templates.facts(style, artist_name, genre, year, title))
+  out = composer.all_phrasings(composer.facts(style, artist_name, genre, artist_fr=artist_fr))
   extra = [u.strip() for u in utterances if u.strip()]
   out['en'] = list(dict.fromkeys(out['en'] + extra))
   return out
 
 
-def sample_target(style: str, artist_name: str | None, genre: str | None, year: int | None,
-                  title: str | None, *, rng: np.random.Generator, lang: str,
+def sample_target(style: str, artist_name: str | None, genre: str | None, *,
+                  rng: np.random.Generator, lang: str, artist_fr: str | None = None,
                   utterances: Sequence[str] = (), artemis_ratio: float = 0.0) -> str:
-  """One teacher-forcing target: a random template of `lang` (or, in English, an
-  ArtEmis utterance with probability `artemis_ratio` when the painting has some)."""
-  if lang not in templates.TEMPLATES:
+  """One teacher-forcing target: a random composer sentence in `lang` (or, in English,
+  an ArtEmis utterance with probability `artemis_ratio` when the painting has some)."""
+  if lang not in composer.SHAPES:
     raise ValueError(f'caption language must be one of {LANGUAGES}, got {lang!r}')
-  known = templates.facts(style, artist_name, genre, year, title)
+  known = composer.facts(style, artist_name, genre, artist_fr=artist_fr)
   if lang == 'en' and utterances and rng.random() < artemis_ratio:
     return str(utterances[rng.integers(len(utterances))]).strip()
-  phrasings = templates.TEMPLATES[lang]
-  return phrasings[rng.integers(len(phrasings))](known)
+  return composer.sample(known, lang, rng)
 
 
 def load_artemis(csv_path: str) -> dict[str, list[str]]:
@@ -78,16 +91,17 @@ def as_text(value) -> str:
   return value.decode('utf-8') if isinstance(value, bytes) else str(value or '')
 
 
-def label_facts(vocab, example: Mapping) -> tuple | None:
-  """(style, artist name, genre, year, title) from an example's int labels; None for a
-  padding row (style -1)."""
+def label_facts(vocab, example: Mapping) -> LabelFacts | None:
+  """An example's int labels (and title) in words; None for a padding row (style -1)."""
   s = int(example['style'])
   if s < 0:
     return None
   a, g, y = int(example['artist']), int(example['genre']), int(example['year'])
-  return (vocab.style[s], vocab.artist_names[a] if a >= 0 else None,
-          vocab.genre[g] if g >= 0 else None, y if y >= 0 else None,
-          as_text(example.get('title', '')) or None)
+  return LabelFacts(
+      style=vocab.style[s], artist=vocab.artist_names[a] if a >= 0 else None,
+      artist_fr=vocab.artist_name(a, 'fr') if a >= 0 else None,
+      genre=vocab.genre[g] if g >= 0 else None, year=y if y >= 0 else None,
+      title=as_text(example.get('title', '')) or None)
 
 
 def batch_references(vocab, batch: Mapping, *,
@@ -99,5 +113,6 @@ def batch_references(vocab, batch: Mapping, *,
            if k in batch}
     known = label_facts(vocab, row)
     extra = (artemis or {}).get(as_text(row.get('path', '')), ())
-    out.append(None if known is None else references(*known, utterances=extra))
+    out.append(None if known is None else references(
+        known.style, known.artist, known.genre, artist_fr=known.artist_fr, utterances=extra))
   return out

@@ -126,7 +126,7 @@ class Demo:
       rgb = images_lib.load_rgb(file_path, name=name)
     except images_lib.ImageError as e:
       return empty + (f'Error: {e}',)
-    result = self.analyse(rgb, name=name)
+    result = self.analyse(rgb)  # an upload's name is no title and no year
     # Folder-style names ('High_Renaissance') read better with spaces; reversed so a
     # shared display name keeps its highest probability.
     labels = [{r['label'].replace('_', ' '): r['prob'] for r in reversed(result[t])}
@@ -138,7 +138,11 @@ class Demo:
 
   @staticmethod
   def switch_language(result: dict | None, lang: str) -> str:
-    return result['shown'][LANGS.get(lang, 'en')] if result else ''
+    """The text shown for a described image (its 'shown') or a rating item (its
+    'description') in `lang`; '' before there is one."""
+    if not result:
+      return ''
+    return (result.get('shown') or result['description'])[LANGS.get(lang, 'en')]
 
   # The rating tab.
 
@@ -207,7 +211,9 @@ def build_blocks(demo: Demo) -> gr.Blocks:
   with gr.Blocks(title='WikiArt JAX', analytics_enabled=False,
                  delete_cache=(3600, 3600)) as blocks:
     gr.Markdown(f'# WikiArt JAX\nStyle, artist and genre of an artwork, with a '
-                f'description in English or French (checkpoint step {demo.predictor.step}).')
+                f'description in English or French (checkpoint step {demo.predictor.step}).'
+                + (f'\n\n**{predictor_lib.SYNTHETIC_NOTE}**' if demo.predictor.synthetic
+                   else ''), elem_id='intro')
     with gr.Tab('Describe'):
       result = gr.State(None)
       with gr.Row():
@@ -259,8 +265,8 @@ def build_blocks(demo: Demo) -> gr.Blocks:
       submit.click(demo.rate, [index, item, rate_lang, correctness, fluency, comment, rater],
                    shown + [correctness, fluency, comment], api_visibility='private')
       skip.click(demo.skip, [index, rate_lang], shown, api_visibility='private')
-      rate_lang.change(lambda it, lg: Demo.switch_language(it, lg), [item, rate_lang],
-                       [rate_text], api_visibility='private')
+      rate_lang.change(Demo.switch_language, [item, rate_lang], [rate_text],
+                       api_visibility='private')
       blocks.load(lambda lg: demo.show_item(demo.start_index(), lg), [rate_lang], shown,
                   api_visibility='private')
   return blocks

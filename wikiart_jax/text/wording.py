@@ -1,0 +1,198 @@
+"""What a description may say, and how surely: the composer's input and its plan.
+
+`Facts` are what is known of one artwork: the predicted (or labelled) style,
+artist and genre with their calibrated probabilities, a period estimate, and a
+title or exact year only when the caller supplies them. `plan` turns them into a
+`Wording` by the hedging limits of `config.describe` (`Hedging`): a sure style
+is stated, a less sure one is "probably" so, an unsure one is given as the two
+closest; an artist below the first limit is "attributed", below the second left
+out; a genre likewise "probably" or left out; the period at the precision its
+spread allows. Facts from labels carry no probabilities and are stated as they
+are. The subject (content tags) and the palette will join `Facts` as fields of
+their own, each with its clause in the sentence modules.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+from wikiart_jax.core import GENRES, STYLE_FOLDER_ALIASES, STYLES
+from wikiart_jax.text import period as period_lib
+
+
+@dataclasses.dataclass(frozen=True)
+class Hedging:
+  """The confidence limits of `config.describe` (see configs/common.py)."""
+  style_sure: float
+  style_probable: float
+  artist_sure: float
+  artist_attributed: float
+  genre_sure: float
+  genre_probable: float
+  period_range_spread: float
+  period_part_spread: float
+  period_century_spread: float
+
+  @classmethod
+  def from_config(cls, section) -> 'Hedging':
+    """From `config.describe` (any mapping with these names)."""
+    return cls(**{f.name: float(section[f.name]) for f in dataclasses.fields(cls)})
+
+
+@dataclasses.dataclass(frozen=True)
+class Facts:
+  """What is known of one artwork; None where unknown.
+
+  Attributes:
+    style: an ArtGAN style name.
+    artist: the artist's display name (English usage).
+    genre: an ArtGAN genre name.
+    year: the exact year, only when the caller supplies it.
+    title: the title, only when the caller supplies it.
+    artist_fr: the artist's French name where French usage differs ("le Titien").
+    style_prob, artist_prob, genre_prob: calibrated probabilities of the
+      predictions; None for known facts (labels).
+    second_style: the runner-up style, named beside an unsure first.
+    period: a period estimate (expected year, spread).
+  """
+  style: str
+  artist: str | None = None
+  genre: str | None = None
+  year: int | None = None
+  title: str | None = None
+  artist_fr: str | None = None
+  style_prob: float | None = None
+  artist_prob: float | None = None
+  genre_prob: float | None = None
+  second_style: str | None = None
+  period: period_lib.Period | None = None
+
+
+def _style_name(style: str) -> str:
+  style = STYLE_FOLDER_ALIASES.get(style, style)
+  if style not in STYLES:
+    raise ValueError(f'unknown style {style!r}: expected one of the 27 ArtGAN styles, '
+                     f"e.g. 'Impressionism'")
+  return style
+
+
+def facts(style: str, artist_name: str | None = None, genre: str | None = None,
+          year=None, title: str | None = None, **more) -> Facts:
+  """Normalises and checks the facts of one artwork.
+
+  Args:
+    style: an ArtGAN style name ('Art_Nouveau_Modern', the folder name, too).
+    artist_name: display name; None or '' when unknown.
+    genre: an ArtGAN genre name; None or '' when unknown.
+    year: a whole number; None or a negative value (the labels' -1) when unknown.
+    title: the title; None or '' when unknown.
+    **more: the other `Facts` fields (artist_fr, probabilities, second_style, period).
+
+  Raises:
+    ValueError: unknown style or genre, a year that is not a whole number, a
+      probability outside [0, 1].
+  """
+  style = _style_name(style)
+  if genre and genre not in GENRES:
+    raise ValueError(f"unknown genre {genre!r}: expected one of {', '.join(GENRES)}")
+  if year is not None:
+    if isinstance(year, bool) or not float(year).is_integer():
+      raise ValueError(f'year must be a whole number, got {year!r}')
+    year = int(year) if int(year) >= 0 else None
+  for name in ('style_prob', 'artist_prob', 'genre_prob'):
+    p = more.get(name)
+    if p is None:
+      continue
+    if not -1e-4 <= float(p) <= 1 + 1e-4:  # float32 sums stray a little past 1
+      raise ValueError(f'{name} must be a probability in [0, 1], got {p!r}')
+    more[name] = min(max(float(p), 0.0), 1.0)
+  if more.get('second_style'):
+    more['second_style'] = _style_name(more['second_style'])
+  more['artist_fr'] = (more.get('artist_fr') or '').strip() or None
+  return Facts(style, (artist_name or '').strip() or None, genre or None, year,
+               (title or '').strip() or None, **more)
+
+
+@dataclasses.dataclass(frozen=True)
+class Wording:
+  """What a sentence says and how surely (from `plan`).
+
+  Attributes:
+    style: the style named first.
+    style_level: 'sure' (stated), 'probable' ("probably"), 'two' (between `style`
+      and `second_style`).
+    second_style: the runner-up, for 'two'.
+    artist, artist_fr: display names, or None when left out.
+    artist_level: 'sure' ("by") or 'attributed'.
+    genre: the genre, or None when left out.
+    genre_level: 'sure' or 'probable'.
+    when: the time phrase's content, or None.
+    title: a supplied title, or None.
+  """
+  style: str
+  style_level: str
+  second_style: str | None
+  artist: str | None
+  artist_fr: str | None
+  artist_level: str
+  genre: str | None
+  genre_level: str
+  when: period_lib.When | None
+  title: str | None
+
+  def artist_in(self, lang: str) -> str | None:
+    return (self.artist_fr or self.artist) if lang == 'fr' else self.artist
+
+
+def _level(p: float | None, sure: float, fallback: float) -> str | None:
+  """'sure' at or above `sure` (or for a known fact), 'hedged' at or above `fallback`."""
+  if p is None or p >= sure:
+    return 'sure'
+  return 'hedged' if p >= fallback else None
+
+
+def plan(known: Facts, hedging: Hedging | None = None) -> Wording:
+  """What to say of `known` and how surely; `hedging` None states every fact as is.
+
+  Raises:
+    ValueError: a period estimate without hedging limits (its precision needs them).
+  """
+  if hedging is None:
+    if known.period is not None:
+      raise ValueError('a period estimate needs the hedging limits (config.describe)')
+    hedging = Hedging(*(0.0,) * len(dataclasses.fields(Hedging)))
+  style_level = {'sure': 'sure', 'hedged': 'probable', None: 'two'}[
+      _level(known.style_prob, hedging.style_sure, hedging.style_probable)]
+  if style_level == 'two' and not known.second_style:
+    style_level = 'probable'
+  artist_level = _level(known.artist_prob, hedging.artist_sure, hedging.artist_attributed)
+  genre_level = _level(known.genre_prob, hedging.genre_sure, hedging.genre_probable)
+  keep_artist = known.artist is not None and artist_level is not None
+  keep_genre = known.genre is not None and genre_level is not None
+  when = period_lib.when(known.year, known.period, range_spread=hedging.period_range_spread,
+                         part_spread=hedging.period_part_spread,
+                         century_spread=hedging.period_century_spread)
+  return Wording(
+      style=known.style, style_level=style_level,
+      second_style=known.second_style if style_level == 'two' else None,
+      artist=known.artist if keep_artist else None,
+      artist_fr=known.artist_fr if keep_artist else None,
+      artist_level='sure' if artist_level == 'sure' else 'attributed',
+      genre=known.genre if keep_genre else None,
+      genre_level='sure' if genre_level == 'sure' else 'probable',
+      when=when, title=known.title)
+
+
+def finish(parts: list[str]) -> str:
+  """Joins clause parts into one sentence: commas tidied, a capital, a full stop.
+
+  A part starting with ',' attaches to the previous one; doubled and trailing
+  commas (left by optional parenthetical clauses) are dropped.
+  """
+  # Plain spaces only: French keeps its non-breaking ones (« », ':').
+  text = ' '.join(p for p in parts if p)
+  text = re.sub(r' +,', ',', text)
+  text = re.sub(r',( *,)+', ',', text)
+  text = re.sub(r' +', ' ', text).strip(' ').rstrip(',').strip(' ')
+  return text[:1].upper() + text[1:] + '.'
