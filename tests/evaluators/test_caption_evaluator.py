@@ -1,4 +1,4 @@
-"""The caption evaluator: generated text scored against the label-built references."""
+"""The caption evaluator: generated text scored against the references, and read back."""
 
 import numpy as np
 import pytest
@@ -29,20 +29,25 @@ def _batch():
            'genre': np.array([VOCAB.genre.index('landscape'), -1], np.int32),
            'year': np.array([1919, -1], np.int32),
            'title': np.array([b'Water Lilies', b'']), 'path': np.array([b'', b''])}
-  return EvalBatch(local=local, labels={}, probs={}, context=np.zeros((2, 3, 4)))
+  # The model predicts Impressionism (then Realism), Claude Monet and a landscape.
+  probs = {'style': np.zeros((2, 27)), 'artist': np.ones((2, 1)), 'genre': np.zeros((2, 10))}
+  probs['style'][:, style] = 0.7
+  probs['style'][:, VOCAB.style.index('Realism')] = 0.3
+  probs['genre'][:, VOCAB.genre.index('landscape')] = 1.0
+  return EvalBatch(local=local, labels={}, probs=probs, context=np.zeros((2, 3, 4)))
 
 
 def test_a_perfect_description_scores_one_and_names_the_style():
-  refs = references.references('Impressionism', 'Claude Monet', 'landscape', 1919,
-                               'Water Lilies')
+  refs = references.references('Impressionism', 'Claude Monet', 'landscape')
   writer = _Writer({lang: [refs[lang][0], 'padding row'] for lang in ('en', 'fr')})
   evaluator = CaptionEvaluator(writer, VOCAB, ('en', 'fr'))
   evaluator.update(_batch())
   result = evaluator.result()['caption']
   assert result['count'] == 2  # one real row in each language
   assert result['bleu4'] == pytest.approx(1.0) and result['rouge_l'] == pytest.approx(1.0)
-  assert result['style_named'] == 1.0
+  assert result['style_named'] == result['faithful'] == 1.0 and result['invented'] == 0.0
   assert set(result['by_lang']) == {'en', 'fr'} and 'clipscore' not in result
+  assert result['by_lang']['fr']['faithful'] == 1.0
   assert [s['lang'] for s in evaluator.samples] == ['en', 'fr']
   assert evaluator.samples[0]['reference'] == refs['en'][0]
   assert evaluator.needs_text
@@ -56,3 +61,20 @@ def test_a_description_naming_another_style_is_counted_as_wrong():
   result = evaluator.result()
   assert result['caption']['style_named'] == 0.0
   assert 'style named 0.000' in evaluator.line(result)
+
+
+def test_faithful_and_invented_per_language():
+  writer = _Writer({
+      # Agrees with every prediction; states the title and year the metadata holds.
+      'en': ['An Impressionist landscape by Claude Monet (1919), titled “Water Lilies”.', ''],
+      # The runner-up style alone, and a year the metadata does not hold.
+      'fr': ['Style réaliste, œuvre de Claude Monet (1918), un paysage.', ''],
+  })
+  evaluator = CaptionEvaluator(writer, VOCAB, ('en', 'fr'))
+  evaluator.update(_batch())
+  result = evaluator.result()
+  c = result['caption']
+  assert (c['by_lang']['en']['faithful'], c['by_lang']['en']['invented']) == (1.0, 0.0)
+  assert (c['by_lang']['fr']['faithful'], c['by_lang']['fr']['invented']) == (0.0, 1.0)
+  assert (c['faithful'], c['invented']) == (0.5, 0.5)
+  assert 'faithful 0.500 invented 0.500' in evaluator.line(result)

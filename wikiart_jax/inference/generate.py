@@ -5,8 +5,9 @@ One `jax.jit` per (model graph, method, shapes): the prompt is fed once
 fixed-size cache, so nothing is re-traced per token and a batch size compiles
 once. The loop ends when every row has emitted EOS or `max_new_tokens` are out;
 after EOS a row emits `pad_id`. Output: int32 [B, max_new_tokens]. A `logit_bias`
-[V] is added to every step's logits (-1e9 bans a token: the captioner's digits
-and title quotes), before any method chooses.
+[V] is added to every step's scores before any method chooses (-1e9 bans a
+token, as transformers' `bad_words_ids` does: the captioner's digits and title
+quotes).
 
 Any model with the text models' decoding interface (models/kv_cache.py:
 `init_cache`, `prefill`, `decode_step`) generates here: our GPT-2 alone (prompt
@@ -35,8 +36,8 @@ METHODS = ('greedy', 'beam', 'sample')
 _NEG = -1.0e9  # transformers' "impossible" score, kept for identical tie-breaking
 
 
-def _prefill(model, input_ids, attention_mask, context, images, max_new_tokens, bias):
-  """Feeds the prompt: (last logits [B, V] + bias, cache)."""
+def _prefill(model, input_ids, attention_mask, context, images, max_new_tokens):
+  """Feeds the prompt: (last logits [B, V], cache)."""
   if images is not None:
     if not hasattr(model, 'encode_images'):
       raise ValueError(f'{type(model).__name__} has no image tower: pass its context instead')
@@ -46,17 +47,19 @@ def _prefill(model, input_ids, attention_mask, context, images, max_new_tokens, 
                            input_ids.shape[1] + max_new_tokens)
   logits, cache = model.prefill(input_ids, cache, context=context,
                                 attention_mask=attention_mask)
-  return _biased(logits[:, -1], bias), cache
+  return logits[:, -1], cache
 
 
-def _biased(logits, bias):
-  return logits if bias is None else logits.astype(jnp.float32) + bias
+def _biased(scores, bias):
+  """Scores with the banned tokens pushed out (transformers' bad_words_ids, for single
+  tokens, does this to the same scores: logits, or log-probabilities in beam search)."""
+  return scores if bias is None else scores.astype(jnp.float32) + bias
 
 
-def _step(model, token, cache, bias):
-  """Appends one token per row: (logits [B, V] + bias, cache)."""
+def _step(model, token, cache):
+  """Appends one token per row: (logits [B, V], cache)."""
   logits, cache = model.decode_step(token[:, None], cache)
-  return _biased(logits[:, -1], bias), cache
+  return logits[:, -1], cache
 
 
 def _top_p_filter(logits, top_p: float):
@@ -87,6 +90,7 @@ def _decode_loop(model, logits, cache, *, max_new_tokens, eos_id, pad_id, method
   b = logits.shape[0]
 
   def choose(logits, key):
+    logits = _biased(logits, bias)
     if method == 'greedy':
       return jnp.argmax(logits, axis=-1).astype(jnp.int32)
     filtered = _top_p_filter(logits / temperature, top_p)
@@ -95,7 +99,7 @@ def _decode_loop(model, logits, cache, *, max_new_tokens, eos_id, pad_id, method
   def body(c: _Sampling) -> _Sampling:
     rng, key = jax.random.split(c.rng)
     token = jnp.where(c.done, pad_id, choose(c.logits, key))
-    logits, cache = _step(model, token, c.cache, bias)
+    logits, cache = _step(model, token, c.cache)
     return _Sampling(t=c.t + 1, logits=logits, cache=cache,
                      tokens=c.tokens.at[:, c.t].set(token),
                      done=c.done | (token == eos_id), rng=rng)
@@ -139,7 +143,8 @@ def _beam_loop(model, logits, cache, *, max_new_tokens, eos_id, pad_id, num_beam
 
   def body(c: _Beams) -> _Beams:
     t = c.t
-    logp = jax.nn.log_softmax(c.logits.astype(jnp.float32), axis=-1).reshape(b, k, v)
+    logp = _biased(jax.nn.log_softmax(c.logits.astype(jnp.float32), axis=-1), bias)
+    logp = logp.reshape(b, k, v)
     scores = (logp + c.running_scores[:, :, None]).reshape(b, k * v)
     top_scores, top_index = jax.lax.top_k(scores, keep)
     beam, token = top_index // v, (top_index % v).astype(jnp.int32)
@@ -165,7 +170,7 @@ def _beam_loop(model, logits, cache, *, max_new_tokens, eos_id, pad_id, num_beam
     finished, is_finished = merged_seqs[rows, best], merged_done[rows, best]
 
     # Reorder the cache to the surviving beams and feed their new tokens.
-    logits, cache = _step(model, running[:, :, t].reshape(-1), _gather(c.cache, parent), bias)
+    logits, cache = _step(model, running[:, :, t].reshape(-1), _gather(c.cache, parent))
 
     length = (max_new_tokens if early_stopping == 'never' and length_penalty > 0 else t + 1)
     best_possible = alive_scores[:, :1] / (jnp.asarray(length, jnp.float32) ** length_penalty)
@@ -198,8 +203,7 @@ def _generate(graphdef, state, input_ids, attention_mask, context, images, rng, 
               max_new_tokens, eos_id, pad_id, method, num_beams, length_penalty, early_stopping,
               top_p, temperature):
   model = nnx.merge(graphdef, state)
-  logits, cache = _prefill(model, input_ids, attention_mask, context, images, max_new_tokens,
-                           bias)
+  logits, cache = _prefill(model, input_ids, attention_mask, context, images, max_new_tokens)
   if method == 'beam':
     return _beam_loop(model, logits, cache, max_new_tokens=max_new_tokens,
                       eos_id=eos_id, pad_id=pad_id, num_beams=num_beams,
