@@ -18,9 +18,12 @@ def test_eval_mode_reproduces_training_metrics(trained_workdir):
   launch(workdir, '--config.mode=eval')
   again = read_metrics(workdir)
   assert again['step'] == 6 and again['history'][-1]['mode'] == 'eval'
-  for task, values in logged.items():
+  for task in ('style', 'artist', 'genre'):
     for key in ('top1', 'top5', 'f1_macro'):
-      assert abs(again['eval'][task][key] - values[key]) <= 1e-6, (task, key)
+      assert abs(again['eval'][task][key] - logged[task][key]) <= 1e-6, (task, key)
+    for key in ('temperature', 'ece_before', 'ece_after'):
+      assert again['eval']['calibration'][task][key] == pytest.approx(
+          logged['calibration'][task][key], abs=1e-5)
   # The report: tables, confusion matrices, class-count charts, sample grid.
   report_dir = os.path.join(workdir, 'report')
   with open(os.path.join(report_dir, 'index.html'), encoding='utf-8') as f:
@@ -37,6 +40,8 @@ def test_eval_mode_reproduces_training_metrics(trained_workdir):
       assert f'img/{name}' in html
   assert os.path.exists(os.path.join(report_dir, 'report.md'))
   assert 'test (step' in html  # the test split's summary beside val's
+  assert 'Calibration (temperature scaling)' in html and 'ECE after' in html
+  assert 'trained on the synthetic demo set' in html
 
 
 def test_eval_of_the_test_split_writes_test(trained_workdir, tmp_path):
@@ -47,8 +52,13 @@ def test_eval_of_the_test_split_writes_test(trained_workdir, tmp_path):
          f"--config.eval.step={trained['test_step']}")
   again = read_metrics(workdir)
   assert again['eval'] == trained['eval']  # val's entry untouched
-  for task, values in trained['test'].items():
-    assert again['test'][task]['top1'] == pytest.approx(values['top1'], abs=1e-6), task
+  for task in ('style', 'artist', 'genre'):
+    assert again['test'][task]['top1'] == pytest.approx(trained['test'][task]['top1'],
+                                                        abs=1e-6), task
+    # On test, the temperatures val fitted for that checkpoint, never refitted.
+    val_fit = next(h for h in trained['history'] if h['step'] == trained['test_step'])
+    assert again['test']['calibration'][task]['temperature'] == pytest.approx(
+        val_fit['eval']['calibration'][task]['temperature'], abs=1e-6)
 
 
 def test_zero_shot_baseline_from_the_command_line_equals_transformers_clip(

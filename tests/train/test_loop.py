@@ -80,9 +80,11 @@ def test_captioner_trains_evaluates_and_describes(tmp_path):
   config = [f'--config={os.path.join(ROOT, "configs", "demo.py")}:tiny_caption']
   launch(workdir, config=config)
   caption = read_metrics(workdir)['eval']['caption']
-  for key in ('bleu1', 'bleu4', 'rouge_l', 'cider', 'style_named'):
+  for key in ('bleu1', 'bleu4', 'rouge_l', 'cider', 'style_named', 'faithful', 'invented'):
     assert caption[key] is not None and caption[key] >= 0.0, key
   assert set(caption['by_lang']) == {'en', 'fr'}
+  assert caption['invented'] == 0.0  # it cannot write a digit or a title quote
+  assert all(caption['by_lang'][l]['invented'] == 0.0 for l in ('en', 'fr'))
   # eval: the report's sample cards show the captioner's descriptions beside the templates.
   evaluated = launch(workdir, '--config.mode=eval', config=config)
   assert 'BLEU-4' in evaluated.stdout and 'style named' in evaluated.stdout
