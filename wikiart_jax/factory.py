@@ -155,14 +155,16 @@ def _pieces(folder: str, tokenizer, vocab_size: int, checkpoint_vocab: int):
     own = tokenizer_lib.load_tokenizer(folder)
   except (OSError, ValueError):
     own = None
+  if own is not None and len(own) != checkpoint_vocab:
+    own = None  # not the tokenizer of these weights (transformers makes an empty one)
   if tokenizer is None or (own is not None and vocab_resize.same_vocabulary(own, tokenizer)):
     if vocab_size != checkpoint_vocab:
       raise ValueError(f'caption tokenizer has {vocab_size} tokens but {folder} expects '
                        f'{checkpoint_vocab}')
     return None
   if own is None:
-    raise ValueError(f'{folder} has no tokenizer: its token rows cannot be mapped onto the '
-                     'caption tokenizer (data.caption.tokenizer)')
+    raise ValueError(f'{folder} has no tokenizer of its {checkpoint_vocab} tokens: its token '
+                     'rows cannot be mapped onto the caption tokenizer (data.caption.tokenizer)')
   return vocab_resize.piece_ids(own, tokenizer)
 
 
