@@ -97,7 +97,7 @@ class Predictor:
       record = {task: [{'label': self._names[task][i], 'prob': round(p, 6)}
                        for i, p in d.top[task]] for task in TASKS}
       record['description'] = d.description
-      if d.generated:  # the learned captioner's, next to the template's
+      if d.generated:  # the learned captioner's, next to the composed one
         record['generated'] = d.generated
       results.append(record)
     return results

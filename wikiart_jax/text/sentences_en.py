@@ -53,21 +53,17 @@ def _between(w: Wording) -> str:
   return f'between {STYLE_EN_NOUN[w.style]} and {STYLE_EN_NOUN[w.second_style]}'
 
 
-def _both_probable(w: Wording) -> bool:
-  return bool(w.genre) and w.genre_level == 'probable' and w.style_level == 'probable'
-
-
 def _probable_genre(w: Wording) -> str:
   """', probably a landscape,' (with the style too when both are only probable)."""
   if not w.genre or w.genre_level != 'probable':
     return ''
-  style = f' in the {STYLE_EN[w.style]} style' if _both_probable(w) else ''
+  style = f' in the {STYLE_EN[w.style]} style' if w.both_probable else ''
   return f', probably {with_article(GENRE_EN[w.genre])}{style},'
 
 
 def _probable_style(w: Wording, predicate: str) -> str:
   """', probably <predicate>,' unless `_probable_genre` says it already."""
-  return '' if _both_probable(w) else f', probably {predicate},'
+  return '' if w.both_probable else f', probably {predicate},'
 
 
 def _by(w: Wording) -> list[str]:

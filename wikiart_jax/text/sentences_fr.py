@@ -72,21 +72,17 @@ def _genre_phrase(w: Wording) -> str:
   return GENRE_FR[w.genre] if w.genre and w.genre_level == 'sure' else _WORK
 
 
-def _both_probable(w: Wording) -> bool:
-  return bool(w.genre) and w.genre_level == 'probable' and w.style_level == 'probable'
-
-
 def _probable_genre(w: Wording) -> str:
   """', probablement un paysage,' (with the style too when both are only probable)."""
   if not w.genre or w.genre_level != 'probable':
     return ''
-  style = f' {_predicate(w.style)}' if _both_probable(w) else ''
+  style = f' {_predicate(w.style)}' if w.both_probable else ''
   return f', probablement {GENRE_FR[w.genre]}{style},'
 
 
 def _probable_style(w: Wording) -> str:
   """', probablement de style ...,' unless `_probable_genre` says it already."""
-  return '' if _both_probable(w) else f', probablement {_predicate(w.style)},'
+  return '' if w.both_probable else f', probablement {_predicate(w.style)},'
 
 
 def _author(w: Wording, is_feminine: bool) -> list[str]:
@@ -114,7 +110,7 @@ def style_first(w: Wording, trait: str | None) -> str:
   caractéristiques du mouvement.' (the plan's sentence)."""
   if w.style_level == 'sure':
     parts = [_head(w.style)]
-  elif _both_probable(w):  # one "probablement" for both
+  elif w.both_probable:  # one "probablement" for both
     parts = [f'probablement {GENRE_FR[w.genre]} {_predicate(w.style)}']
   elif w.style_level == 'probable':
     parts = [f'probablement {_predicate(w.style)}']
@@ -126,7 +122,7 @@ def style_first(w: Wording, trait: str | None) -> str:
     if w.title:
       parts.append(f'intitulée {quoted(w.title)}')
   subject = ''
-  if w.genre and not _both_probable(w):
+  if w.genre and not w.both_probable:
     probably = 'probablement ' if w.genre_level == 'probable' else ''
     if has_work and w.genre in GENRE_FR_SUBJECT:
       subject = f'représentant {probably}{GENRE_FR_SUBJECT[w.genre]}'

@@ -144,6 +144,11 @@ class Wording:
   def artist_in(self, lang: str) -> str | None:
     return (self.artist_fr or self.artist) if lang == 'fr' else self.artist
 
+  @property
+  def both_probable(self) -> bool:
+    """Genre and style both only probable: one "probably" says both."""
+    return bool(self.genre) and self.genre_level == 'probable' and self.style_level == 'probable'
+
 
 def _level(p: float | None, sure: float, fallback: float) -> str | None:
   """'sure' at or above `sure` (or for a known fact), 'hedged' at or above `fallback`."""

@@ -186,11 +186,11 @@ def test_missing_model_names_the_workdir(tmp_path):
     app.Demo(_config(), str(tmp_path))
 
 
-def test_learned_description_is_shown_beside_the_template():
+def test_learned_description_is_shown_beside_the_composed_one():
   result = {'description': {'en': 'A Baroque portrait.', 'fr': 'Style baroque, un portrait.'}}
   assert app.shown_descriptions(result) == result['description']
   result['generated'] = {'en': 'A Baroque portrait by Rembrandt.', 'fr': 'Un portrait baroque.'}
   shown = app.shown_descriptions(result)
   assert shown['en'].startswith('A Baroque portrait by Rembrandt.')
-  assert '(template: A Baroque portrait.)' in shown['en']
+  assert '(composed from the labels: A Baroque portrait.)' in shown['en']
   assert shown['fr'].startswith('Un portrait baroque.')

@@ -76,11 +76,11 @@ def _display(rgb: np.ndarray) -> np.ndarray:
 
 def shown_descriptions(result: dict) -> dict[str, str]:
   """Per language, the text on the page: the learned captioner's description with
-  the template one beside it, or the template one alone."""
+  the composed one beside it, or the composed one alone."""
   generated = result.get('generated')
   if not generated:
     return dict(result['description'])
-  return {lang: f"{text}\n(template: {result['description'][lang]})"
+  return {lang: f"{text}\n(composed from the labels: {result['description'][lang]})"
           for lang, text in generated.items()}
 
 
