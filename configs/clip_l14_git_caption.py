@@ -58,7 +58,7 @@ def get_config():
   config.data.caption.tokenizer = ''  # a cased BPE of the descriptions, not GIT's uncased BERT
   config.data.caption.vocab_size = 8192  # an upper bound: the descriptions hold ~5,800 merges
   config.data.caption.max_len = 48
-  config.bench.caption_vocab_size = 5789  # that BPE on the full WikiArt vocabulary, for bench offline
+  config.bench.caption_vocab_size = 5789  # that BPE on all WikiArt artists, for bench offline
   config.bench.torch = False  # timm has no captioner to compare with: memory is the figure
 
   config.data.image_size = 224

@@ -51,8 +51,8 @@ def get_config() -> ml_collections.ConfigDict:
   data.caption = ml_collections.ConfigDict()
   data.caption.max_len = 48  # BOS + language tag + sentence + EOS, padded
   data.caption.languages = ('en', 'fr')  # one drawn per training example
-  data.caption.tokenizer = ''  # 'hf:<id>' or a folder (cased, French-capable); '' = a BPE built from the descriptions in <workdir>/caption_tokenizer
-  data.caption.vocab_size = 1024  # size of that built BPE (fewer when the descriptions hold fewer merges)
+  data.caption.tokenizer = ''  # 'hf:<id>' or folder, cased and French; '' = a BPE of the descriptions
+  data.caption.vocab_size = 1024  # that BPE's size (fewer if the descriptions hold fewer merges)
   data.caption.artemis_csv = ''  # optional ArtEmis CSV (art_style, painting, emotion, utterance)
   data.caption.artemis_ratio = 0.0  # share of English targets taken from ArtEmis
   data.synthetic = ml_collections.ConfigDict()
@@ -90,6 +90,7 @@ def get_config() -> ml_collections.ConfigDict:
   model.caption_decoder.mlp_dim = 2048
   model.caption_decoder.image_tokens = 'all'  # all | cls | grid<K>: CLS + patch grid pooled to KxK
   model.caption_decoder.label_tokens = False  # also feed the heads' predictions (soft label embeddings) as tokens
+  model.caption_decoder.label_tokens_top1 = False  # those tokens are the heads' top-1 rows, not soft mixes
   model.caption_decoder.max_positions = 512  # git: text positions; prefix: image tokens + text
   model.caption_decoder.dropout = 0.1
   model.attention = 'auto'  # auto (cuDNN on GPU with bf16, tokens padded to x16) | xla | cudnn
@@ -143,13 +144,13 @@ def get_config() -> ml_collections.ConfigDict:
   config.predict.inputs = ''  # comma-separated image files or folders
   config.predict.output = ''  # .jsonl path; '' = print only
   config.predict.top_k = 5
-  config.predict.metadata = ''  # CSV path,title,year: the only titles and years a description may state
-  config.predict.titles_from_wikiart_names = False  # also read them from files in WikiArt's Style/artist_title-year.jpg layout
+  config.predict.metadata = ''  # CSV path,title,year: the titles and years descriptions may state
+  config.predict.titles_from_wikiart_names = False  # also those of files in WikiArt style folders
 
   # How surely a description states each prediction (calibrated probabilities).
   config.describe = ml_collections.ConfigDict()
   config.describe.style_sure = 0.6  # at or above: "Impressionist"
-  config.describe.style_probable = 0.35  # at or above: "probably Impressionist"; below: the two closest styles
+  config.describe.style_probable = 0.35  # at or above: "probably Impressionist"; below: two styles
   config.describe.artist_sure = 0.6  # at or above: "by Claude Monet"
   config.describe.artist_attributed = 0.3  # at or above: "attributed to"; below: no artist
   config.describe.genre_sure = 0.5  # at or above: "a landscape"

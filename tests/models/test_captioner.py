@@ -118,6 +118,23 @@ def test_selected_image_tokens_are_cls_and_pooled_grid():
       cap.Captioner(_config('git', image_tokens=bad), 24, 41, rngs=nnx.Rngs(0))
 
 
+def test_top1_label_tokens_are_the_rows_of_the_first_choice():
+  classes = {'style': 5, 'artist': 7, 'genre': 3}
+  config = _config('git', image_tokens='cls', label_tokens=True)
+  config.caption_decoder.label_tokens_top1 = True
+  model = cap.Captioner(config, 24, 41, rngs=nnx.Rngs(0), label_classes=classes)
+  tokens = jax.random.normal(jax.random.key(1), (2, 17, 24))
+  logits = {t: jax.random.normal(jax.random.key(i), (2, n)) for i, (t, n) in
+            enumerate(classes.items())}
+  context = model.condition(tokens, logits)
+  for k, task in enumerate(classes, start=1):
+    table = np.asarray(model.label_tokens.tables[task][...])
+    np.testing.assert_allclose(context[:, k], table[np.argmax(logits[task], -1)], rtol=1e-6)
+  # Only the first choice counts: a sharper distribution with the same top-1 reads the same.
+  sharper = model.condition(tokens, {t: 5 * l for t, l in logits.items()})
+  np.testing.assert_allclose(sharper, context, rtol=1e-6)
+
+
 def test_label_tokens_embed_the_heads_predictions_without_moving_them():
   classes = {'style': 5, 'artist': 7, 'genre': 3}
   model = cap.Captioner(_config('git', image_tokens='cls', label_tokens=True), 24, 41,

@@ -81,10 +81,12 @@ class LabelTokens(nnx.Module):
   probabilities are stop-gradient: the caption loss does not move the heads.
   """
 
-  def __init__(self, label_classes: Mapping[str, int], width: int, *, rngs: nnx.Rngs):
+  def __init__(self, label_classes: Mapping[str, int], width: int, *, rngs: nnx.Rngs,
+               top1: bool = False):
     if not label_classes:
       raise ValueError('caption_decoder.label_tokens needs at least one classification head')
     self.tasks = tuple(label_classes)
+    self.top1 = top1
     # Unit scale like the LayerNormed backbone tokens the projection also reads.
     self.tables = nnx.Dict({task: nnx.Param(jax.random.normal(rngs.params(), (n, width)))
                             for task, n in label_classes.items()})
@@ -96,7 +98,11 @@ class LabelTokens(nnx.Module):
       raise ValueError(f'label tokens need the logits of {missing}')
     tokens = []
     for task in self.tasks:
-      probs = jax.nn.softmax(jax.lax.stop_gradient(head_logits[task]).astype(jnp.float32), -1)
+      logits = jax.lax.stop_gradient(head_logits[task]).astype(jnp.float32)
+      if self.top1:  # the row of the heads' first choice: the text names what they name
+        probs = jax.nn.one_hot(jnp.argmax(logits, -1), logits.shape[-1], dtype=jnp.float32)
+      else:
+        probs = jax.nn.softmax(logits, -1)
       tokens.append(probs @ self.tables[task][...].astype(jnp.float32))
     return jnp.stack(tokens, axis=1).astype(dtype)
 
@@ -170,7 +176,8 @@ class Captioner(nnx.Module):
     self.kind = model_config.captioner
     section = model_config.caption_decoder
     self.image_tokens = check_image_tokens(str(section.image_tokens))
-    self.label_tokens = (LabelTokens(label_classes or {}, vision_width, rngs=rngs)
+    self.label_tokens = (LabelTokens(label_classes or {}, vision_width, rngs=rngs,
+                                     top1=bool(section.get('label_tokens_top1', False)))
                          if section.label_tokens else None)
     cfg = decoder or decoder_config(model_config, vision_width, vocab_size)
     if self.kind == 'git':
