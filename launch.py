@@ -37,7 +37,8 @@ def run(config, workdir: str) -> int:
     evaluate.evaluate(config, workdir)
   elif config.mode == 'prepare':
     from wikiart_jax.data import prepare  # pylint: disable=g-import-not-at-top
-    print(f'dataset ready in {prepare.prepare(config, workdir)}')
+    # Finishes what an interrupted prepare left; train would refuse it.
+    print(f'dataset ready in {prepare.prepare(config, workdir, finish=True)}')
   elif config.mode in ('predict', 'embed'):
     from wikiart_jax.apps import embed  # pylint: disable=g-import-not-at-top
     from wikiart_jax.apps import predict  # pylint: disable=g-import-not-at-top
@@ -67,7 +68,7 @@ def main(argv):
   from wikiart_jax import core  # pylint: disable=g-import-not-at-top
   # CheckpointError and ImageError are ValueErrors; named for the reader.
   expected = (ValueError, FileNotFoundError, KeyError, core.ImageError, core.CheckpointError,
-              core.TrainingDivergedError, NotImplementedError)
+              core.TrainingDivergedError, core.LockedError, NotImplementedError)
   try:
     code = run(FLAGS.config, FLAGS.workdir)
   except expected as e:  # one line, naming the culprit; no traceback to wade through

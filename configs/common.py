@@ -41,6 +41,9 @@ def get_config() -> ml_collections.ConfigDict:
   data.tfds_dir = ''  # where `prepare` writes and training reads; '' = <workdir>/tfds
   data.resize_shorter = 320  # images are stored with this shorter side (never upscaled)
   data.image_size = 224  # crop fed to the model
+  # Larger images are refused as possible decompression bombs (2**28: 16,384 x 16,384);
+  # above 2**24 pixels they are decoded at a reduced size (data/images.py).
+  data.max_image_pixels = 2**28
   data.val_fraction = 0.3  # held out by the seeded split when there are no split files
   data.test_fraction = 0.5  # of the held-out (ArtGAN's val list): stratified by style -> test
   data.batch_size = 128  # global batch (all processes)
@@ -184,8 +187,12 @@ def get_config() -> ml_collections.ConfigDict:
   config.bench.stage = -1  # which train.stages stage's step to time; -1 = the last
 
   config.serve = ml_collections.ConfigDict()
-  config.serve.host = '127.0.0.1'
+  config.serve.host = '127.0.0.1'  # any other address needs serve.auth or serve.allow_public
   config.serve.port = 7860
+  config.serve.auth = ''  # 'USER:PASSWORD_FILE': Gradio's login, the password read from the file
+  config.serve.allow_public = False  # True: serve a non-loopback host without a login
+  config.serve.max_upload_mb = 64  # larger uploads are refused before they are read
+  config.serve.max_upload_pixels = 0  # larger images are refused; 0 = data.max_image_pixels
   config.serve.examples_dir = ''  # example images; '' = a few from the evaluation split
   config.serve.rating_dir = ''  # images to rate; '' = the evaluation split (style_val.csv)
 

@@ -85,3 +85,52 @@ def trained_workdir(tmp_path_factory) -> str:
     pytest.fail(f'tiny training failed ({proc.returncode}):\n{proc.stderr[-3000:]}')
   (workdir / 'train.log').write_text(proc.stdout)
   return str(workdir)
+
+
+def png_header(width: int, height: int) -> bytes:
+  """A valid PNG whose header claims width x height pixels (no pixel data needed)."""
+  import struct  # pylint: disable=g-import-not-at-top
+  import zlib  # pylint: disable=g-import-not-at-top
+
+  def chunk(kind, data):
+    return (struct.pack('>I', len(data)) + kind + data
+            + struct.pack('>I', zlib.crc32(kind + data) & 0xffffffff))
+  return (b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', width, height, 8, 2, 0, 0, 0))
+          + chunk(b'IDAT', zlib.compress(b'')) + chunk(b'IEND', b''))
+
+
+BIG_SIDE = 12_000  # a museum scan: 144M pixels, over the 2**27 refused before big scans were decoded reduced
+
+
+@pytest.fixture(scope='session')
+def big_scans(tmp_path_factory) -> dict[str, str]:
+  """A 12,000 x 12,000 RGB PNG and JPEG (two colour fields), written once per session.
+
+  The PNG is streamed row by row (a few MB, nothing held in memory); the JPEG goes
+  through PIL once (half a GB for a second or two).
+  """
+  import struct  # pylint: disable=g-import-not-at-top
+  import zlib  # pylint: disable=g-import-not-at-top
+  from PIL import Image, ImageDraw  # pylint: disable=g-import-not-at-top
+  folder = tmp_path_factory.mktemp('big_scans')
+  blue, ochre = (30, 60, 160), (200, 180, 40)
+
+  def chunk(kind, data):
+    return (struct.pack('>I', len(data)) + kind + data
+            + struct.pack('>I', zlib.crc32(kind + data) & 0xffffffff))
+
+  row = np.empty((BIG_SIDE, 3), np.uint8)
+  row[:BIG_SIDE // 2], row[BIG_SIDE // 2:] = blue, ochre
+  row = b'\x00' + row.tobytes()  # filter 'none', then the pixels
+  compress = zlib.compressobj(1)
+  idat = b''.join([compress.compress(row) for _ in range(BIG_SIDE)] + [compress.flush()])
+  png = folder / 'scan.png'
+  png.write_bytes(b'\x89PNG\r\n\x1a\n'
+                  + chunk(b'IHDR', struct.pack('>IIBBBBB', BIG_SIDE, BIG_SIDE, 8, 2, 0, 0, 0))
+                  + chunk(b'IDAT', idat) + chunk(b'IEND', b''))
+  image = Image.new('RGB', (BIG_SIDE, BIG_SIDE), ochre)
+  ImageDraw.Draw(image).rectangle((0, 0, BIG_SIDE // 2 - 1, BIG_SIDE), fill=blue)
+  jpeg = folder / 'scan.jpg'
+  image.save(jpeg, quality=80)
+  del image
+  return {'png': str(png), 'jpeg': str(jpeg)}

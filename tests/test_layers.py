@@ -16,7 +16,7 @@ PACKAGE = 'wikiart_jax'
 # Bottom first. A layer may import only from itself and the layers before it.
 LAYERS = (
     ('core',),
-    ('text', 'metrics', 'plots', 'parallel'),
+    ('text', 'metrics', 'plots', 'parallel', 'locking', 'atomic'),
     ('data',),
     ('models',),
     ('convert', 'checkpointing'),

@@ -47,3 +47,7 @@ class CheckpointError(ValueError):
 
 class TrainingDivergedError(RuntimeError):
   """The loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+class LockedError(RuntimeError):
+  """Another live process writes to this folder; the message names it."""

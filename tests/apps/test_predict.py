@@ -1,4 +1,6 @@
-"""`mode=predict`: JSON lines and CSV for every readable image, one line per bad file."""
+"""`mode=predict`: JSON lines and CSV for every readable image, one line per bad file;
+the synthetic-set note first and only supplied titles and years; 12,000 px scans decoded
+reduced, bigger than data.max_image_pixels refused."""
 
 import csv
 import json
@@ -8,6 +10,7 @@ import numpy as np
 from PIL import Image
 
 from conftest import launch
+from conftest import png_header
 
 
 def test_predict_labels_images_and_reports_bad_files(trained_workdir, tmp_path):
@@ -60,3 +63,19 @@ def test_predict_says_synthetic_first_and_states_only_supplied_titles(trained_wo
   described = records['escher_sphere.jpg']['description']
   assert '“Hand with Reflecting Sphere”' in described['en'] and '1935' in described['en']
   assert '«\u00a0Hand with Reflecting Sphere\u00a0»' in described['fr']
+
+
+def test_12000_px_scans_are_described_and_bigger_ones_refused(trained_workdir, big_scans,
+                                                              tmp_path):
+  bomb = tmp_path / 'bomb.png'
+  bomb.write_bytes(png_header(16_000, 16_000))  # 256M pixels, over the limit below
+  output = tmp_path / 'scans.jsonl'
+  proc = launch(trained_workdir, '--config.mode=predict', '--config.data.max_image_pixels=200000000',
+                f'--config.predict.inputs={big_scans["jpeg"]},{big_scans["png"]},{bomb}',
+                f'--config.predict.output={output}', check=False)
+  assert proc.returncode == 1
+  assert f'error: {bomb}: more than 200000000 pixels (decompression bomb?)' in proc.stderr
+  records = [json.loads(line) for line in output.read_text().splitlines()]
+  assert [r['path'] for r in records] == [big_scans['jpeg'], big_scans['png']]
+  # The same picture in two formats, each decoded reduced its own way: the same labels.
+  assert records[0]['style'][0]['label'] == records[1]['style'][0]['label']

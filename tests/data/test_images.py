@@ -1,11 +1,19 @@
-"""Tests for wikiart_jax.data.images: every PIL mode, broken files, resize, JPEG."""
+"""Tests for wikiart_jax.data.images: every PIL mode, broken files, big scans decoded
+reduced with bounded memory, resize, JPEG."""
 
 import io
+import json
+import os
+import subprocess
+import sys
+import textwrap
 
 import numpy as np
 from PIL import Image
 import pytest
 
+from conftest import BIG_SIDE
+from conftest import ROOT
 from wikiart_jax.data import images
 
 ORANGE = (230, 120, 30)
@@ -164,16 +172,16 @@ def test_truncated_file(tmp_path, fmt):
   assert '\n' not in str(info.value)
 
 
-# As in production, where images.py turns PIL's warning into an error (pytest
-# resets warning filters per test).
-@pytest.mark.filterwarnings('error::PIL.Image.DecompressionBombWarning')
-@pytest.mark.parametrize('width', [2**14, 2**15])  # PIL warns / PIL raises
+@pytest.mark.parametrize('width', [2**15, 2**16])  # 268M and 537M pixels
 def test_decompression_bomb(tmp_path, width):
-  # A 1-bit PNG of > 2**27 pixels is a few kB: a real bomb, not a mock.
+  # A 1-bit PNG of > 2**28 pixels is a few kB: a real bomb, not a mock.
   path = _save(tmp_path, 'bomb.png', Image.new('1', (width, 2**13 + 1)))
   assert (tmp_path / 'bomb.png').stat().st_size < 100_000
-  with pytest.raises(images.ImageError, match='bomb.png: more than 134217728'):
-    images.load_rgb(path)
+  with pytest.raises(images.ImageError, match=r'^bomb.png: more than 268435456 pixels '
+                                              r'\(decompression bomb\?\)$'):
+    images.load_rgb(path, name='bomb.png')
+  with pytest.raises(images.ImageError, match='more than 1000 pixels'):  # a caller's limit
+    images.load_rgb(path, max_pixels=1000)
 
 
 def test_pixel_limit_is_checked_before_decoding(tmp_path, monkeypatch):
@@ -217,3 +225,81 @@ def test_encode_jpeg_round_trip():
   assert len(images.encode_jpeg(rgb, quality=20)) <= len(data)
   with pytest.raises(ValueError, match='uint8'):
     images.encode_jpeg(rgb.astype(np.float32))
+
+
+def _gradient(size=(96, 72)):
+  """Smooth colours: a box-filtered copy of them is close to a reduced decode."""
+  x, y = np.meshgrid(np.linspace(0, 1, size[0]), np.linspace(0, 1, size[1]))
+  return np.stack([x * 255, y * 255, (1 - x) * 200 + 20], -1).astype(np.uint8)
+
+
+@pytest.mark.parametrize('name,convert,kwargs,tolerance', [
+    ('rgb.png', 'RGB', {}, 1),
+    ('grey.png', 'L', {}, 1),
+    ('rgba.png', 'RGBA', {}, 1),
+    ('palette.png', 'P', {}, 1),
+    ('grey16.png', 'I;16', {}, 1),
+    ('bilevel.png', '1', {}, 1),
+    ('cmyk.tif', 'CMYK', {}, 1),
+    ('rgb.webp', 'RGB', {'lossless': True}, 1),
+    ('rgb.jpg', 'RGB', {'quality': 95}, 4),  # libjpeg's scaled IDCT, not a box filter
+])
+def test_big_images_are_decoded_reduced_in_every_mode(tmp_path, monkeypatch, name, convert,
+                                                      kwargs, tolerance):
+  rgb = _gradient()
+  if convert == 'I;16':
+    image = Image.fromarray((rgb[..., 0].astype(np.uint16) * 257))
+  else:
+    image = Image.fromarray(rgb).convert(convert)
+  if convert == 'RGBA':
+    alpha = np.full(rgb.shape[:2], 255, np.uint8)
+    alpha[:, :24] = 0  # a transparent band: white once composited
+    image.putalpha(Image.fromarray(alpha))
+  path = _save(tmp_path, name, image, **kwargs)
+  full = images.load_rgb(path)
+  assert full.shape == (72, 96, 3)
+  monkeypatch.setattr(images, 'REDUCE_ABOVE', 1000)  # a 'big' image: over 1,000 pixels
+  reduced = images.load_rgb(path, min_side=18)
+  assert reduced.shape == (18, 24, 3), reduced.shape  # 72 // 18: a quarter of each side
+  expected = np.asarray(Image.fromarray(full).reduce(4)).astype(int)
+  assert np.abs(reduced.astype(int) - expected).max() <= tolerance
+
+
+def test_images_under_the_threshold_decode_exactly_as_before(tmp_path, monkeypatch):
+  path = _save(tmp_path, 'scan.jpg', Image.fromarray(_gradient((400, 300))), quality=90)
+  before = np.asarray(Image.open(path).convert('RGB'))
+  monkeypatch.setattr(images, 'REDUCE_ABOVE', 400 * 300)  # not over it: decoded whole
+  np.testing.assert_array_equal(images.load_rgb(path, min_side=10), before)
+
+
+_PEAK_MEMORY = textwrap.dedent("""
+    import json, sys
+    sys.path.insert(0, sys.argv[1])
+    from wikiart_jax.data import images
+
+    def peak_mb():  # the process's resident high-water mark
+      with open('/proc/self/status') as f:
+        return next(int(l.split()[1]) for l in f if l.startswith('VmHWM')) / 1024
+
+    before = peak_mb()
+    rgb = images.load_rgb(sys.argv[2])
+    print(json.dumps({'added_mb': peak_mb() - before, 'shape': rgb.shape,
+                      'left': rgb[:, 0].mean(0).tolist(), 'right': rgb[:, -1].mean(0).tolist()}))
+""")
+
+
+@pytest.mark.skipif(not os.path.exists('/proc/self/status'), reason='reads VmHWM from /proc')
+@pytest.mark.parametrize('kind, bound_mb', [
+    ('jpeg', 100),  # libjpeg decodes at 1/8: 1,500 x 1,500 (a full decode adds ~1,900 MB)
+    ('png', 800),  # one 12,000 x 12,000 frame (576 MB in PIL), reduced at once
+])
+def test_a_12000_px_scan_decodes_reduced_with_bounded_memory(big_scans, kind, bound_mb):
+  proc = subprocess.run([sys.executable, '-c', _PEAK_MEMORY, ROOT, big_scans[kind]],
+                        capture_output=True, text=True, timeout=300, check=False)
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  out = json.loads(proc.stdout)
+  height, width, _ = out['shape']
+  assert height == width and images.REDUCED_MIN_SIDE <= width < BIG_SIDE // 4, out
+  np.testing.assert_allclose(out['left'], (30, 60, 160), atol=3)  # the colours survive
+  np.testing.assert_allclose(out['right'], (200, 180, 40), atol=3)
+  assert out['added_mb'] < bound_mb, out

@@ -1,18 +1,23 @@
-"""Human-rating storage: durable appends, reload, validation, aggregation."""
+"""Human-rating storage: durable appends, whole lines from many threads and processes,
+reload, validation, aggregation."""
 
 import json
 import os
+import subprocess
+import sys
+import textwrap
 import threading
 
 import pytest
 
+from conftest import ROOT
 from wikiart_jax.metrics import ratings
 
 
 def _rating(**overrides):
   record = {'image': 'Impressionism/claude-monet_water-lilies-1919.jpg',
             'description': 'An Impressionist landscape by Claude Monet.',
-            'lang': 'en', 'correctness': 4, 'fluency': 5}
+            'lang': 'en', 'step': 1500, 'correctness': 4, 'fluency': 5}
   record.update(overrides)
   return record
 
@@ -46,6 +51,10 @@ def test_load_absent_file_and_skips_a_torn_last_line(tmp_path):
     ({'image': ''}, "non-empty 'image'"),
     ({'description': None}, "non-empty 'description'"),
     ({'comment': 3}, 'comment must be text'),
+    ({'lang': None}, "rating needs the description's language"),
+    ({'lang': 'de'}, "rating needs the description's language"),
+    ({'step': None}, 'rating needs the checkpoint step'),
+    ({'step': '1500'}, 'rating needs the checkpoint step'),
 ])
 def test_invalid_ratings_are_refused_and_not_written(tmp_path, bad, message):
   with pytest.raises(ValueError, match=message):
@@ -79,3 +88,47 @@ def test_concurrent_appends_keep_every_line_whole(tmp_path):
   loaded = ratings.load(workdir)
   assert sorted(r['comment'][-2:].lstrip('x') for r in loaded) == sorted(
       str(i) for i in range(16))
+
+
+def test_a_rating_after_a_line_cut_short_by_a_crash_is_kept(tmp_path):
+  workdir = str(tmp_path)
+  ratings.append(workdir, _rating(comment='first'))
+  with open(ratings.path(workdir), 'a', encoding='utf-8') as f:
+    f.write('{"image": "x.jpg", "correc')  # the server was killed mid-write
+  ratings.append(workdir, _rating(comment='after the crash'))
+  assert [r['comment'] for r in ratings.load(workdir)] == ['first', 'after the crash']
+
+
+_RATER = textwrap.dedent("""
+    import sys
+    sys.path.insert(0, sys.argv[1])
+    from wikiart_jax.metrics import ratings
+    rater = int(sys.argv[3])
+    sys.stdin.readline()  # all start together
+    for n in range(int(sys.argv[4])):
+      ratings.append(sys.argv[2], {
+          'image': f'{rater}.jpg', 'lang': ('en', 'fr')[rater % 2], 'step': 100 + rater,
+          'description': f'rater {rater} rating {n} ' + 'x' * 70_000,  # > any pipe or page
+          'correctness': 1 + rater % 5, 'fluency': 1 + n % 5})
+""")
+
+
+def test_eight_processes_rating_at_once_append_whole_lines(tmp_path):
+  workdir, per_rater = str(tmp_path), 25
+  raters = [subprocess.Popen([sys.executable, '-c', _RATER, ROOT, workdir, str(i), str(per_rater)],
+                             stdin=subprocess.PIPE, text=True) for i in range(8)]
+  for rater in raters:
+    rater.stdin.write('go\n')
+    rater.stdin.flush()
+  for rater in raters:
+    rater.stdin.close()
+    assert rater.wait(timeout=300) == 0
+  with open(ratings.path(workdir), encoding='utf-8') as f:
+    lines = f.read().split('\n')
+  assert lines[-1] == '' and len(lines) == 8 * per_rater + 1
+  records = [json.loads(line) for line in lines[:-1]]  # every line one whole JSON object
+  for i in range(8):
+    mine = [r for r in records if r['image'] == f'{i}.jpg']
+    assert [r['description'].split(' x')[0] for r in mine] == [
+        f'rater {i} rating {n}' for n in range(per_rater)]  # none lost, in order
+    assert {(r['lang'], r['step']) for r in mine} == {(('en', 'fr')[i % 2], 100 + i)}

@@ -1,4 +1,5 @@
-"""The training loop end to end (launch.py): resume, NaN stop, stages, init_from, captioner."""
+"""The training loop end to end (launch.py): resume, NaN stop, stages, init_from, captioner,
+an unreadable newest checkpoint skipped, a full disk stopping the run."""
 
 import json
 import os
@@ -171,3 +172,40 @@ def test_the_recipe_freezes_the_backbone_then_trains_it_at_its_own_rate(tmp_path
   heads = max(np.abs(step3[n] - step2[n]).max() for n in step2 if n.startswith('heads/'))
   np.testing.assert_allclose(backbone, 1e-4, rtol=0.05)
   np.testing.assert_allclose(heads, 1e-2, rtol=0.05)
+
+
+def test_an_unreadable_newest_checkpoint_is_skipped_when_training_resumes(trained_workdir, tmp_path):
+  workdir = str(tmp_path / 'run')
+  shutil.copytree(trained_workdir, workdir, ignore=shutil.ignore_patterns('writer.lock'))
+  state = os.path.join(workdir, 'checkpoints', '6', 'state')
+  data = [os.path.join(d, f) for d, _, fs in os.walk(state) for f in fs
+          if os.path.basename(d) == 'd']
+  for path in data:  # a copy cut short
+    os.truncate(path, os.path.getsize(path) // 2)
+  # eval, predict and serve read through checkpointing.restore_params_into, which
+  # tests/test_checkpointing.py shows skipping it the same way (without moving it).
+  resumed = launch(workdir, '--config.train.num_steps=9')
+  assert 'Resuming from the checkpoint at step 3.' in resumed.stdout
+  (skipped,) = [l for l in resumed.stderr.splitlines() if 'skipped the checkpoint' in l]
+  assert skipped.startswith('warning: skipped the checkpoint at step 6 (')
+  assert 'is not valid for value of size' in skipped, skipped
+  assert skipped.endswith(f'moved to {os.path.join(workdir, "checkpoints_skipped", "6")}')
+  assert sorted(os.listdir(os.path.join(workdir, 'checkpoints')), key=int) == ['3', '6', '9']
+  assert read_metrics(workdir)['step'] == 9
+
+
+@pytest.mark.slow
+def test_a_full_disk_stops_training_with_one_line_and_keeps_the_checkpoints(tmp_path):
+  workdir = str(tmp_path)
+  # The disk fills up while step 4 is saved: its arrays are written, its iterator state is not.
+  proc = subprocess.run(
+      [sys.executable, os.path.join(ROOT, 'tests', 'crash_worker.py'), 'full',
+       'process_0-of-1.json', '2', *TINY, f'--workdir={workdir}', '--config.train.eval_every=2'],
+      cwd=ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=900, check=False)
+  assert proc.returncode == 1, proc.stderr[-3000:]
+  assert proc.stderr.strip().splitlines()[-1] == (
+      f'error: cannot save the checkpoint at step 4 in {os.path.join(workdir, "checkpoints")}: '
+      'no space left on device; the earlier checkpoints are intact (steps [2]): free some '
+      'space and run again to resume')
+  assert os.listdir(os.path.join(workdir, 'checkpoints')) == ['2']  # no partial step 4
+  assert params_at(workdir, 2)  # reads back whole

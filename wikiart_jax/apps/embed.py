@@ -55,7 +55,8 @@ def embed(config: ml_collections.ConfigDict, workdir: str) -> int:
     pixels = []
     for path in chunk:
       try:
-        pixels.append(augment.eval_transform(predictor_lib.load_image(path), image_size, norm))
+        rgb = predictor_lib.load_image(path, config.data.max_image_pixels)
+        pixels.append(augment.eval_transform(rgb, image_size, norm))
         kept.append(path)
       except ImageError as e:
         failures += 1

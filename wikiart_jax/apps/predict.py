@@ -120,7 +120,7 @@ def predict(config: ml_collections.ConfigDict, workdir: str) -> int:
         decoded, names = [], []
         for path in chunk:
           try:
-            decoded.append(predictor_lib.load_image(path))
+            decoded.append(predictor_lib.load_image(path, config.data.max_image_pixels))
             names.append(path)
           except ImageError as e:
             failures += 1

@@ -62,7 +62,7 @@ class Wikiart(tfds.core.GeneratorBasedBuilder):
   def __init__(self, *, raw_dir: str, split_dir: str = '',
                resize_shorter: int = 320, val_fraction: float = 0.3,
                test_fraction: float = 0.5, seed: int = 0, num_threads: int | None = None,
-               provenance: dict | None = None, **kwargs):
+               provenance: dict | None = None, max_pixels: int | None = None, **kwargs):
     """Builder reading `raw_dir`; kwargs go to tfds (config, data_dir, ...).
 
     Args:
@@ -75,6 +75,7 @@ class Wikiart(tfds.core.GeneratorBasedBuilder):
       num_threads: decode/resize threads (PIL releases the GIL); None = CPUs.
       provenance: where the raw data came from, stored in the metadata so a
         later `prepare` can tell whether this dataset is the one it wants.
+      max_pixels: larger images are skipped (default images.MAX_PIXELS).
     """
     self._raw_dir = raw_dir
     self._split_dir = split_dir
@@ -84,6 +85,7 @@ class Wikiart(tfds.core.GeneratorBasedBuilder):
     self._seed = seed
     self._num_threads = num_threads or os.cpu_count() or 1
     self._provenance = provenance or {}
+    self._max_pixels = max_pixels
     super().__init__(**kwargs)
 
   def build_params(self) -> dict:
@@ -169,7 +171,9 @@ class Wikiart(tfds.core.GeneratorBasedBuilder):
     source = record.image_bytes if record.image_bytes is not None else record.path
     if source is None:
       raise ImageError(f'{record.key}: no image data')
-    rgb = images.load_rgb(source, name=record.key)
+    # A big scan is decoded reduced, never below the stored size.
+    rgb = images.load_rgb(source, name=record.key, max_pixels=self._max_pixels,
+                          min_side=max(images.REDUCED_MIN_SIDE, self._resize_shorter))
     height, width = rgb.shape[:2]
     if min(height, width) < MIN_SIDE:
       raise ImageError(

@@ -18,7 +18,9 @@ DATASET_NAME = 'wikiart'
 DATASET_VERSION = '1.1.0'  # 1.1.0: train / val / test
 # Which builder config reads each data.source; the synthetic set is an ArtGAN tree.
 BUILDER_CONFIG = {'synthetic': 'artgan', 'artgan': 'artgan', 'hf_parquet': 'hf_parquet'}
-REPORT = 'prepare_report.json'
+REPORT = 'prepare_report.json'  # written last by prepare: a finished build has it
+# tfds builds in `<parent>/incomplete.<random>_<version>` and renames it when done.
+TFDS_INCOMPLETE_PREFIX = 'incomplete.'
 
 
 @dataclasses.dataclass
@@ -65,17 +67,47 @@ def dataset_dir(config, workdir: str) -> str:
 
 
 def is_prepared(path: str) -> bool:
-  # tfds renames the finished folder into place, so dataset_info.json there
-  # means a complete build.
-  return os.path.exists(os.path.join(path, 'dataset_info.json'))
+  """Whether `path` holds a finished build.
+
+  tfds renames its folder into place once every record is written, and `prepare`
+  writes the report into it last, whole: both there means nothing is missing.
+  """
+  return (os.path.exists(os.path.join(path, 'dataset_info.json'))
+          and os.path.exists(os.path.join(path, REPORT)))
+
+
+def leftovers(path: str) -> list[str]:
+  """What an interrupted build of `path` left behind (empty when nothing).
+
+  tfds's temporary folders beside it, or the folder itself without the files a
+  finished build ends with.
+  """
+  found = []
+  parent, name = os.path.split(path)
+  if os.path.isdir(parent):
+    found += [os.path.join(parent, n) for n in sorted(os.listdir(parent))
+              if n.startswith(TFDS_INCOMPLETE_PREFIX) and n.endswith(f'_{name}')]
+  if os.path.isdir(path) and not is_prepared(path):
+    found.append(path)
+  return found
+
+
+def incomplete_error(path: str, left: list[str]) -> FileNotFoundError:
+  """The one-line error for a dataset that an interrupted `prepare` left unfinished."""
+  return FileNotFoundError(
+      f'the dataset in {path} is incomplete (a prepare stopped before it finished, '
+      f'leaving {left[0]}): run the same command with --config.mode=prepare to finish it')
 
 
 def require_prepared(path: str) -> str:
-  """Returns `path`, or raises FileNotFoundError saying how to build it."""
-  if not is_prepared(path):
-    raise FileNotFoundError(f'no prepared dataset in {path}: run with '
-                            '--config.mode=prepare first')
-  return path
+  """Returns `path`, or raises FileNotFoundError saying how to build or finish it."""
+  if is_prepared(path):
+    return path
+  left = leftovers(path)
+  if left:
+    raise incomplete_error(path, left)
+  raise FileNotFoundError(f'no prepared dataset in {path}: run with '
+                          '--config.mode=prepare first')
 
 
 def read_metadata(path: str) -> dict:

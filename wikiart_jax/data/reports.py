@@ -2,12 +2,14 @@
 
 `prepare_report.json` holds the counts, the skipped files with their reasons and
 the split conflicts; per task, `class_counts_<task>.json` and a stacked
-train/val bar chart `class_counts_<task>.png`.
+train/val bar chart `class_counts_<task>.png`. The report is written last and
+whole: it marks the build finished (`dataset.is_prepared`).
 """
 
 import json
 import os
 
+from wikiart_jax import atomic
 from wikiart_jax import plots
 from wikiart_jax.data import dataset
 
@@ -26,8 +28,6 @@ def write_reports(path: str) -> dict:
       'skipped': skipped,
       'split_report': meta.get('split_report', {}),
   }
-  with open(os.path.join(path, dataset.REPORT), 'w', encoding='utf-8') as f:
-    json.dump(report, f, ensure_ascii=False, indent=1)
   names = {'style': info.vocab.style, 'artist': info.vocab.artist,
            'genre': info.vocab.genre, 'artist23': info.artist23}
   for task, task_names in names.items():
@@ -43,4 +43,6 @@ def write_reports(path: str) -> dict:
           {split: c['counts'] for split, c in per_split.items()}, task_names,
           title=f'WikiArt {task}: images per class ({len(task_names)} classes)')
       plots.save_png(figure, os.path.join(path, f'class_counts_{task}.png'))
+  atomic.write_text(os.path.join(path, dataset.REPORT),
+                    json.dumps(report, ensure_ascii=False, indent=1))
   return report

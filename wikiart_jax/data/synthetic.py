@@ -14,8 +14,12 @@ import os
 import numpy as np
 from PIL import Image
 
+from wikiart_jax import atomic
 from wikiart_jax.core import GENRES, STYLE_FOLDER_ALIASES, STYLES
 from wikiart_jax.data import synthetic_paint
+
+# Written last and whole by `render_dataset`: a tree without it is unfinished.
+COMPLETE_FILE = 'style_train.csv'
 
 # Real WikiArt artists, two per style, as `slug:active years:palette hues (degrees)`;
 # the hues were searched so that artists sharing a style sit >= 80 degrees apart.
@@ -187,11 +191,12 @@ def render_dataset(out_dir: str, *, images_per_style: int, image_size: int, seed
       if not no_genre[j]:
         rows[f'genre_{split}'].append(f'{path},{genres[j]}')
   for name, classes in (('style', STYLES), ('genre', GENRES)):
-    with open(os.path.join(out_dir, f'{name}_class.txt'), 'w') as f:
-      f.writelines(f'{i} {c}\n' for i, c in enumerate(classes))
-  for name, lines in rows.items():
-    with open(os.path.join(out_dir, f'{name}.csv'), 'w') as f:
-      f.writelines(line + '\n' for line in lines)
+    atomic.write_text(os.path.join(out_dir, f'{name}_class.txt'),
+                      ''.join(f'{i} {c}\n' for i, c in enumerate(classes)))
+  # COMPLETE_FILE last: its presence says that the tree is complete (prepare reads it so).
+  for name in sorted(rows, key=lambda n: f'{n}.csv' == COMPLETE_FILE):
+    atomic.write_text(os.path.join(out_dir, f'{name}.csv'),
+                      ''.join(line + '\n' for line in rows[name]))
   return {'train': len(rows['style_train']), 'val': len(rows['style_val']),
           'genre_train': len(rows['genre_train']), 'genre_val': len(rows['genre_val']),
           'artists': len(artists_seen)}

@@ -103,6 +103,6 @@ class Predictor:
     return results
 
 
-def load_image(path: str) -> np.ndarray:
-  """Decoded RGB uint8; raises ImageError naming the file."""
-  return images_lib.load_rgb(path, name=path)
+def load_image(path: str, max_pixels: int | None = None) -> np.ndarray:
+  """Decoded RGB uint8 (a big scan reduced, up to `max_pixels`); raises ImageError naming the file."""
+  return images_lib.load_rgb(path, name=path, max_pixels=max_pixels)

@@ -22,6 +22,8 @@ from typing import Mapping
 import numpy as np
 from scipy import optimize
 
+from wikiart_jax import atomic
+
 FILE = 'calibration.json'
 NUM_BINS = 15  # Guo et al.'s choice
 _LOG_T_BOUNDS = (np.log(0.05), np.log(20.0))
@@ -114,10 +116,8 @@ def save_temperatures(workdir: str, step: int, temperatures: Mapping[str, float]
   path = os.path.join(workdir, FILE)
   saved = _read(path)
   saved[str(int(step))] = {k: float(v) for k, v in temperatures.items()}
-  tmp = path + '.tmp'
-  with open(tmp, 'w', encoding='utf-8') as f:
-    json.dump(dict(sorted(saved.items(), key=lambda kv: int(kv[0]))), f, indent=1)
-  os.replace(tmp, path)
+  atomic.write_text(path, json.dumps(dict(sorted(saved.items(), key=lambda kv: int(kv[0]))),
+                                     indent=1))
 
 
 def load_temperatures(workdir: str, step: int) -> dict[str, float] | None:

@@ -1,24 +1,32 @@
 """Human ratings of generated descriptions: `<workdir>/human_eval.jsonl`.
 
-One JSON object per line, appended and fsynced one at a time so a rating that
-was acknowledged survives the server being killed. Each record holds at least
-the image, the rated description, its language, and integer 1-5 scores for
-`correctness` (do the style, artist and genre match the picture?) and `fluency`
-(is it well-formed English/French?), plus an optional comment.
+One JSON object per line. Each record holds at least the image, the rated
+description's text, its language, the checkpoint step that wrote it, and integer
+1-5 scores for `correctness` (do the style, artist and genre match the picture?)
+and `fluency` (is it well-formed English/French?), plus an optional comment.
+
+Many raters at once (browser tabs, several server processes on one workdir):
+each record is one `write` of a whole line under a lock (a thread lock within the
+process, `fcntl.lockf` between processes) and fsynced before it is acknowledged,
+so lines are never interleaved and an acknowledged rating survives a kill. A line
+cut short by a crash is closed before the next one, so it costs only itself.
 """
 
 from collections.abc import Iterable, Mapping
 import datetime
+import fcntl
 import json
 import os
 import threading
 
 from absl import logging
 
+from wikiart_jax.core import LANGUAGES
+
 RATINGS_FILE = 'human_eval.jsonl'
 CRITERIA = ('correctness', 'fluency')
 SCORE_RANGE = (1, 5)
-# Gradio serves requests from a thread pool: one writer at a time keeps lines whole.
+# lockf() locks belong to the process: threads of one server take this one first.
 _LOCK = threading.Lock()
 
 
@@ -31,6 +39,12 @@ def validate(record: Mapping) -> None:
   for key in ('image', 'description'):
     if not isinstance(record.get(key), str) or not record[key].strip():
       raise ValueError(f'rating needs a non-empty {key!r}')
+  if record.get('lang') not in LANGUAGES:
+    raise ValueError(f"rating needs the description's language, one of {LANGUAGES}, "
+                     f"got {record.get('lang')!r}")
+  step = record.get('step')
+  if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+    raise ValueError(f'rating needs the checkpoint step that wrote the description, got {step!r}')
   lo, hi = SCORE_RANGE
   for name in CRITERIA:
     score = record.get(name)
@@ -42,7 +56,7 @@ def validate(record: Mapping) -> None:
 
 
 def append(workdir: str, record: Mapping) -> dict:
-  """Validates `record`, stamps it with the UTC time and appends it durably.
+  """Validates `record`, stamps it with the UTC time and appends it durably, whole.
 
   Returns:
     The record as written.
@@ -52,12 +66,21 @@ def append(workdir: str, record: Mapping) -> dict:
   row.setdefault('comment', '')
   row.setdefault('time', datetime.datetime.now(datetime.timezone.utc)
                  .isoformat(timespec='seconds'))
-  line = json.dumps(row, ensure_ascii=False) + '\n'
+  line = (json.dumps(row, ensure_ascii=False) + '\n').encode('utf-8')
   os.makedirs(workdir, exist_ok=True)
-  with _LOCK, open(path(workdir), 'a', encoding='utf-8') as f:
-    f.write(line)
-    f.flush()
-    os.fsync(f.fileno())
+  with _LOCK:
+    fd = os.open(path(workdir), os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+      fcntl.lockf(fd, fcntl.LOCK_EX)  # other processes appending to this file wait
+      end = os.lseek(fd, 0, os.SEEK_END)
+      if end and os.pread(fd, 1, end - 1) != b'\n':
+        line = b'\n' + line  # a line cut short by a crash: end it, do not glue to it
+      written = 0
+      while written < len(line):
+        written += os.write(fd, line[written:])
+      os.fsync(fd)
+    finally:
+      os.close(fd)  # releases the lockf lock
   return row
 
 

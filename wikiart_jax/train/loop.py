@@ -3,9 +3,11 @@
 A run lives in its workdir: the prepared dataset (unless `data.tfds_dir` points
 elsewhere), `checkpoints/` (orbax: train state + grain iterator), TensorBoard event
 files, `metrics.json` and the confusion-matrix PNGs. Restarting `train` on a
-workdir resumes from its last checkpoint.
+workdir resumes from its newest readable checkpoint; one `train` at a time holds
+the workdir (`locking`).
 """
 
+import contextlib
 import dataclasses
 import math
 import os
@@ -18,6 +20,7 @@ from tqdm import tqdm
 
 from wikiart_jax import checkpointing
 from wikiart_jax import factory
+from wikiart_jax import locking
 from wikiart_jax.core import TrainingDivergedError
 from wikiart_jax.data import caption_targets
 from wikiart_jax.data import dataset
@@ -132,11 +135,25 @@ def evaluate_params(config, workdir: str, run: RunSetup, step_fn, params,
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
   """Trains (resuming when the workdir has a checkpoint), evaluates, checkpoints.
 
+  Holds the workdir's writer lock throughout: a second `train` there stops at once.
+
   Returns:
     The final held-out metrics, as written to `<workdir>/metrics.json`.
+
+  Raises:
+    LockedError: another live process trains in this workdir (names it).
   """
   workdir = os.path.abspath(workdir)
   os.makedirs(workdir, exist_ok=True)
+  # Process 0 holds it for the whole run: the other processes are the same run.
+  held = (locking.hold(workdir, 'train',
+                       advice='wait for it to finish or stop it, or use another workdir')
+          if jax.process_index() == 0 else contextlib.nullcontext())
+  with held:
+    return _train_and_evaluate(config, workdir)
+
+
+def _train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
   run = setup(config, workdir)
   steps_per_epoch = max(run.info.num_examples['train'] // config.data.batch_size, 1)
   trainer = trainer_lib.Trainer(config, run.parts, run.mesh, num_layers=run.num_layers,
@@ -145,23 +162,23 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
   ckpt = checkpointing.Checkpointer(
       workdir, keep=config.train.keep_checkpoints,
       best_metric=config.eval.best_metric)
-  start = ckpt.latest_step() or 0
-  # A checkpoint holds the optimizer state of the stage that produced it.
-  trainer.enter(stages_lib.index_at(trainer.stages, max(start - 1, 0)))
-  state = trainer.init_state(run.parts.params)
-  run = dataclasses.replace(run, parts=run.parts.with_params(None))  # the state owns them now
   train_iter = _train_iter(config, workdir, run)
   report = summaries.RunSummary(workdir, config)
-  if start:
-    try:
-      state, _ = ckpt.restore(start, checkpointing.abstract_like(state), train_iter)
-    except ValueError as e:
-      raise ValueError(
-          f'cannot resume from {ckpt.directory}/{start}: it was written with another '
-          'model or optimizer config (e.g. a different model size, stages or '
-          'adam_mu_dtype); use a new workdir') from e
+
+  def abstract_at(step):  # a checkpoint holds the optimizer state of the stage that wrote it
+    trainer.enter(stages_lib.index_at(trainer.stages, max(step - 1, 0)))
+    return trainer.abstract_state()
+
+  # The newest checkpoint that reads back; a truncated or incomplete newer one is skipped.
+  state, start = ckpt.restore_newest(abstract_at, train_iter)
+  if state is None:
+    start = 0
+    trainer.enter(stages_lib.index_at(trainer.stages, 0))
+    state = trainer.init_state(run.parts.params)
+  else:
     report.load_history()
     print(f'Resuming from the checkpoint at step {start}.', flush=True)
+  run = dataclasses.replace(run, parts=run.parts.with_params(None))  # the state owns them now
 
   eval_step = forward.make_step(run.parts)
   caption_tokenizer = (factory.caption_tokenizer(config, run.info.vocab, workdir)

@@ -65,6 +65,12 @@ class Trainer:
     """A fresh state of the current stage (step 0), laid out on the mesh."""
     return jax.device_put(state_lib.create(params, self.tx), self.state_sharding)
 
+  def abstract_state(self):
+    """Shapes, dtypes and shardings of the current stage's state: a restore's template."""
+    shapes = jax.eval_shape(lambda p: state_lib.create(p, self.tx), self._parts.params)
+    return jax.tree.map(lambda x, s: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=s),
+                        shapes, self.state_sharding)
+
   def reset_optimizer(self, state: state_lib.TrainState) -> state_lib.TrainState:
     """`state` with a fresh optimizer state for the current stage's trainable set."""
     return jax.device_put(state.replace(opt_state=self.tx.init(state.params)),

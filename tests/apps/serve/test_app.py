@@ -1,16 +1,17 @@
 """The demo's callbacks called directly: good and bad uploads, language, ratings."""
 
+import concurrent.futures
 import io
 import json
 import os
 import socket
-import struct
-import zlib
+import threading
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from conftest import png_header
 from wikiart_jax.apps.serve import app
 from wikiart_jax.data import images as images_lib
 from wikiart_jax.metrics import ratings
@@ -41,16 +42,6 @@ def _save(tmp_path, name, image, **kwargs):
   path = str(tmp_path / name)
   image.save(path, **kwargs)
   return path
-
-
-def _png_header(width, height):
-  """A valid PNG whose header claims width x height pixels (no pixel data needed)."""
-  def chunk(kind, data):
-    return (struct.pack('>I', len(data)) + kind + data
-            + struct.pack('>I', zlib.crc32(kind + data) & 0xffffffff))
-  ihdr = struct.pack('>IIBBBBB', width, height, 8, 2, 0, 0, 0)
-  return (b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', ihdr)
-          + chunk(b'IDAT', zlib.compress(b'')) + chunk(b'IEND', b''))
 
 
 def test_eval_images_follow_the_split_file(trained_workdir, tmp_path):  # pylint: disable=redefined-outer-name
@@ -86,7 +77,7 @@ def test_good_image_matches_the_predictor(demo):  # pylint: disable=redefined-ou
 @pytest.mark.parametrize('name, content, message', [
     ('notes.txt', b'this is not a picture', 'notes.txt: not an image'),
     ('empty.jpg', b'', 'empty.jpg: empty file'),
-    ('bomb.png', _png_header(20_000, 20_000), 'bomb.png: more than'),
+    ('bomb.png', png_header(20_000, 20_000), 'bomb.png: more than'),
     ('cut.jpg', 'truncated', 'cut.jpg: cannot decode'),
 ])
 def test_bad_uploads_give_a_status_line(demo, tmp_path, name, content, message):  # pylint: disable=redefined-outer-name
@@ -194,3 +185,47 @@ def test_learned_description_is_shown_beside_the_composed_one():
   assert shown['en'].startswith('A Baroque portrait by Rembrandt.')
   assert '(composed from the labels: A Baroque portrait.)' in shown['en']
   assert shown['fr'].startswith('Un portrait baroque.')
+
+
+def test_a_12000_px_scan_is_described_and_shown_small(demo, big_scans):  # pylint: disable=redefined-outer-name
+  for path in big_scans.values():
+    out = _describe(demo, path)
+    assert out['status'] == f'Described {os.path.basename(path)}.'
+    assert max(out['picture'].shape[:2]) == app.DISPLAY_SIZE
+
+
+def test_a_rating_image_that_cannot_be_read_is_named_without_its_folder(demo, tmp_path):  # pylint: disable=redefined-outer-name
+  demo.workdir = str(tmp_path)
+  bad = tmp_path / 'broken.jpg'
+  bad.write_bytes(b'not a jpeg')
+  saved = demo.eval_images
+  demo.eval_images = [str(bad), saved[0]]
+  try:
+    *_, status = demo.show_item(0, 'English')
+  finally:
+    demo.eval_images = saved
+  assert status.endswith('Skipped: broken.jpg: not an image') and str(tmp_path) not in status
+
+
+def test_eight_raters_submitting_at_once_are_all_saved_whole(demo, tmp_path):  # pylint: disable=redefined-outer-name
+  demo.workdir = str(tmp_path)
+  items = [demo.show_item(i, 'English')[1] for i in range(8)]
+  langs = ['English', 'Français'] * 4
+  barrier = threading.Barrier(8)
+
+  def submit(i):
+    barrier.wait()  # the eight tabs press "Submit" together
+    return demo.rate(i, items[i], langs[i], 1 + i % 5, 5 - i % 5, f'tab {i}', f'rater {i}')
+
+  with concurrent.futures.ThreadPoolExecutor(8) as pool:
+    answers = list(pool.map(submit, range(8)))
+  assert all(a[4].startswith('Saved (rating ') for a in answers), [a[4] for a in answers]
+  with open(ratings.path(str(tmp_path)), encoding='utf-8') as f:
+    records = {json.loads(line)['rater']: json.loads(line) for line in f}
+  assert sorted(records) == [f'rater {i}' for i in range(8)]
+  for i in range(8):
+    record, lang = records[f'rater {i}'], app.LANGS[langs[i]]
+    assert record['step'] == demo.predictor.step and record['lang'] == lang
+    assert record['description'] == items[i]['description'][lang]
+    assert (record['correctness'], record['fluency'], record['comment']) == (
+        1 + i % 5, 5 - i % 5, f'tab {i}')

@@ -85,14 +85,18 @@ def test_describe_an_image(page_and_server):  # pylint: disable=redefined-outer-
   assert not external, external
 
 
-def test_text_file_shows_an_error(page_and_server, tmp_path):  # pylint: disable=redefined-outer-name
+def test_text_files_are_refused_by_content_and_by_type(page_and_server, tmp_path):  # pylint: disable=redefined-outer-name
   page, _, external = page_and_server
-  notes = tmp_path / 'notes.txt'
-  notes.write_text('not a painting')
-  _upload(page, str(notes))
+  disguised = tmp_path / 'notes.jpg'
+  disguised.write_text('not a painting')
+  _upload(page, str(disguised))  # an image's name, a text inside: the decoder refuses it
   page.wait_for_selector('#status:has-text("Error")')
-  assert 'notes.txt: not an image' in page.inner_text('#status')
+  assert 'notes.jpg: not an image' in page.inner_text('#status')
   assert page.input_value('#description textarea') == ''
+  notes = tmp_path / 'notes.txt'
+  notes.write_text('not a painting either')
+  _upload(page, str(notes))  # image types only: gradio refuses it, with a message
+  page.locator('[data-testid=toast-text]:has-text("Invalid file type: notes.txt")').first.wait_for()
   assert not external, external
 
 

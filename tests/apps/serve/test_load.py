@@ -1,4 +1,5 @@
-"""benchmarks/serve_load.py against a live demo server (few requests; 200 with -m slow)."""
+"""benchmarks/serve_load.py against a live demo server: a few requests, good and bad; with
+-m slow 200 good ones, and the soak test (1,000 from 8 clients, a third of them bad)."""
 
 import os
 import re
@@ -13,7 +14,8 @@ from serve_helpers import running_server
 
 @pytest.fixture(scope='module')
 def server(trained_workdir):  # pylint: disable=redefined-outer-name
-  with running_server(trained_workdir) as (url, proc):
+  # 1 MB uploads: the soak test's oversized files stay small.
+  with running_server(trained_workdir, '--config.serve.max_upload_mb=1') as (url, proc):
     yield url, proc, trained_workdir
 
 
@@ -23,11 +25,11 @@ def _image(workdir):
     return os.path.join(raw, f.readline().split(',')[0])
 
 
-def _run_benchmark(url, image, requests, clients):
+def _run_benchmark(url, image, requests, clients, *flags, timeout=600):
   proc = subprocess.run(
       [sys.executable, 'benchmarks/serve_load.py', f'--url={url}', f'--image={image}',
-       f'--requests={requests}', f'--clients={clients}'],
-      cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
+       f'--requests={requests}', f'--clients={clients}', *flags],
+      cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False,
       env=dict(os.environ, GRADIO_ANALYTICS_ENABLED='False'))
   return proc.returncode, proc.stdout + proc.stderr
 
@@ -57,3 +59,28 @@ def test_two_hundred_requests_from_eight_clients(server):  # pylint: disable=red
   code, out = _run_benchmark(url, _image(workdir), requests=200, clients=8)
   print(out)
   assert code == 0 and '200 requests, 8 clients, 0 errors' in out, out
+
+
+def test_bad_requests_of_every_kind_are_answered_with_a_message(server):  # pylint: disable=redefined-outer-name
+  url, proc, workdir = server
+  code, out = _run_benchmark(url, _image(workdir), 20, 4, '--bad_fraction=0.5',
+                             f'--server_pid={proc.pid}', '--rss_after=10')
+  assert code == 0, out
+  assert '20 requests, 4 clients, 0 errors' in out  # each of the 5 bad kinds twice
+  assert '10 good requests' in out and '10 bad requests' in out
+  assert re.search(r'server RSS MB: [\d.]+ after 10 requests, [\d.]+ after the last', out), out
+  assert proc.poll() is None
+
+
+@pytest.mark.slow
+def test_soak_a_thousand_requests_a_third_of_them_bad(server):  # pylint: disable=redefined-outer-name
+  url, proc, workdir = server
+  code, out = _run_benchmark(url, _image(workdir), 1000, 8, '--bad_fraction=0.333',
+                             f'--server_pid={proc.pid}', '--rss_after=100', timeout=3600)
+  print(out)
+  assert code == 0 and '1000 requests, 8 clients, 0 errors' in out, out
+  assert '667 good requests' in out and '333 bad requests' in out
+  first, last = map(float, re.search(r'server RSS MB: ([\d.]+) after 100 requests, ([\d.]+) '
+                                     r'after the last', out).groups())
+  assert last <= 1.25 * first, (first, last)
+  assert proc.poll() is None

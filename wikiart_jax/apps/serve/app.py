@@ -3,12 +3,14 @@
 `Demo` holds the restored model and the functions the page calls (tests call
 them directly); `build_blocks(demo)` lays out the Gradio page. Everything the
 page needs is served by this process: no CDN fonts or scripts, no analytics.
+What the page says never names a folder of the server: images by file name only.
 """
 
 import os
 
-# Read by gradio when a Blocks is made: set before any gradio import can run.
-os.environ.setdefault('GRADIO_ANALYTICS_ENABLED', 'False')
+# Read by gradio when a Blocks is made, and by its analytics calls: off, whatever
+# the environment says; set before any gradio import can run.
+os.environ['GRADIO_ANALYTICS_ENABLED'] = 'False'
 
 import gradio as gr  # pylint: disable=g-import-not-at-top
 import ml_collections
@@ -89,6 +91,9 @@ class Demo:
 
   def __init__(self, config: ml_collections.ConfigDict, workdir: str):
     self.workdir = workdir
+    # Uploads (serve.max_upload_pixels, 0 = the data's limit) and images read here.
+    self.max_pixels = config.data.max_image_pixels
+    self.max_upload_pixels = config.serve.max_upload_pixels or self.max_pixels
     self.predictor = predictor_lib.Predictor(config, workdir)
     self._params = self.predictor.params
     self._rollout = rollout.make_rollout_fn(self.predictor.parts)
@@ -123,7 +128,7 @@ class Demo:
       return empty + ('Upload an image (JPEG, PNG, WebP, TIFF...) or pick an example.',)
     name = os.path.basename(file_path)
     try:
-      rgb = images_lib.load_rgb(file_path, name=name)
+      rgb = images_lib.load_rgb(file_path, name=name, max_pixels=self.max_upload_pixels)
     except images_lib.ImageError as e:
       return empty + (f'Error: {e}',)
     result = self.analyse(rgb)  # an upload's name is no title and no year
@@ -163,7 +168,7 @@ class Demo:
       i = (index + step) % len(self.eval_images)
       path = self.eval_images[i]
       try:
-        rgb = images_lib.load_rgb(path)
+        rgb = images_lib.load_rgb(path, name=os.path.basename(path), max_pixels=self.max_pixels)
       except images_lib.ImageError as e:
         skipped.append(str(e))
         continue
@@ -194,7 +199,10 @@ class Demo:
                 'comment': (comment or '').strip(), 'rater': (rater or '').strip(),
                 'predicted': item['predicted'], 'step': self.predictor.step}
       ratings.append(self.workdir, record)
-    except (ValueError, TypeError, OSError) as e:
+    except OSError as e:  # its text would name the server's folders
+      return (index, item, gr.update(), gr.update(),
+              f'Error: rating not saved: {e.strerror or type(e).__name__}') + keep
+    except (ValueError, TypeError) as e:
       return (index, item, gr.update(), gr.update(), f'Error: rating not saved: {e}') + keep
     count = len(ratings.load(self.workdir))
     shown = self.show_item(index + 1, lang)
@@ -218,7 +226,9 @@ def build_blocks(demo: Demo) -> gr.Blocks:
       result = gr.State(None)
       with gr.Row():
         with gr.Column():
-          upload = gr.File(label='Artwork', type='filepath', elem_id='upload')
+          # Image types only: gradio refuses other uploads, the decoder other contents.
+          upload = gr.File(label='Artwork', type='filepath', elem_id='upload',
+                           file_types=list(IMAGE_EXTENSIONS))
           lang = gr.Radio(list(LANGS), value='English', label='Language', elem_id='lang')
           if demo.examples:
             gr.Examples([[p] for p in demo.examples], inputs=[upload],
