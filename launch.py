@@ -36,9 +36,10 @@ def run(config, workdir: str) -> int:
     from wikiart_jax.apps import evaluate  # pylint: disable=g-import-not-at-top
     evaluate.evaluate(config, workdir)
   elif config.mode == 'prepare':
-    from wikiart_jax.data import prepare  # pylint: disable=g-import-not-at-top
-    # Finishes what an interrupted prepare left; train would refuse it.
-    print(f'dataset ready in {prepare.prepare(config, workdir, finish=True)}')
+    from wikiart_jax.train import loop  # pylint: disable=g-import-not-at-top
+    # Finishes what an interrupted prepare left (train would refuse it); scores the
+    # tags with CLIP when data.tags.clip_from is set.
+    print(f'dataset ready in {loop.prepare_once(config, workdir, finish=True).path}')
   elif config.mode in ('predict', 'embed'):
     from wikiart_jax.apps import embed  # pylint: disable=g-import-not-at-top
     from wikiart_jax.apps import predict  # pylint: disable=g-import-not-at-top

@@ -9,10 +9,12 @@ with shorter side 320 as JPEG), then, on the same records, times
          np.stack into batches, in one thread.
 
 Throughput is images per CPU-second (process CPU time over all threads), i.e.
-images/s per core; wall-clock images/s is printed too. Target: grain >= 0.9x
-the PIL loop per core.
+images/s per core, timed by benchmarks/harness.py with the process's CPU time as
+its clock (interleaved, medians, load); a second report gives wall-clock images/s.
+Target: grain >= 0.9x the PIL loop per core.
 
-    .venv/bin/python benchmarks/input_pipeline.py [--num_images=300] [--batches=20]
+    .venv/bin/python benchmarks/input_pipeline.py [--num_images=300] [--batches=20] \
+        [--repeats=5]
 """
 
 import io
@@ -27,9 +29,11 @@ from absl import logging
 import numpy as np
 from PIL import Image
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__))), 'configs'))
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path[:0] = [ROOT, os.path.join(ROOT, 'configs')]
 import common  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+from benchmarks import harness  # pylint: disable=g-import-not-at-top
 
 from wikiart_jax.data import augment  # pylint: disable=g-import-not-at-top
 from wikiart_jax.data import dataset
@@ -42,6 +46,7 @@ _BATCHES = flags.DEFINE_integer('batches', 20, 'timed batches per method')
 _BATCH_SIZE = flags.DEFINE_integer('batch_size', 32, 'images per batch')
 _IMAGE_SIZE = flags.DEFINE_integer('image_size', 224, 'crop side')
 _WORKDIR = flags.DEFINE_string('workdir', '', "build folder ('' = a temp dir)")
+_REPEATS = flags.DEFINE_integer('repeats', 5, 'timed runs of `batches` batches per method')
 
 
 def _painting(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
@@ -71,40 +76,50 @@ def build(workdir: str, num_images: int):
   return prepare.prepare(config, workdir), config
 
 
-def _cpu_timed(fn):
-  wall, cpu = time.perf_counter(), time.process_time()
-  images = fn()
-  return images, time.perf_counter() - wall, time.process_time() - cpu
+def _settle(poll_s: float = 0.02) -> None:
+  """Waits until the process's threads stop working (its CPU time stops growing)."""
+  last = time.process_time()
+  while True:
+    time.sleep(poll_s)
+    now = time.process_time()
+    if now - last < 0.1 * poll_s:
+      return
+    last = now
 
 
-def time_grain(path: str, data_config, batches: int):
+def grain_runner(path: str, data_config, batches: int):
+  """A call that takes the next `batches` batches of the grain pipeline.
+
+  grain's threads read batches ahead; the call waits for them to go idle, so the
+  read-ahead it starts is charged to it, not to the PIL loop timed next.
+  """
   it = iter(pipeline.train_dataset(path, data_config))
-  next(it)  # warm-up: thread pool start, first reads
+  next(it)  # thread pool start, first reads
 
   def run():
     for _ in range(batches):
-      batch = next(it)
-    return batches * len(batch['image'])
-  return _cpu_timed(run)
+      next(it)
+    _settle()
+  return run
 
 
-def time_pil_loop(path: str, batch_size: int, image_size: int, batches: int):
+def pil_runner(path: str, batch_size: int, image_size: int, batches: int):
+  """A call that makes `batches` batches in a plain loop: read, PIL decode, augment, stack."""
   source = pipeline.open_split(path, 'train')
   rng = np.random.default_rng(0)
   order = rng.permutation(len(source))
+  state = {'next': 0}
 
   def run():
-    n = 0
-    for b in range(batches):
+    for _ in range(batches):
       images = []
-      for j in range(batch_size):
-        record = source[int(order[(b * batch_size + j) % len(order)])]
+      for _ in range(batch_size):
+        record = source[int(order[state['next'] % len(order)])]
+        state['next'] += 1
         image = Image.open(io.BytesIO(record['image'])).convert('RGB')
         images.append(augment.train_transform(image, image_size, rng))
       np.stack(images)
-      n += batch_size
-    return n
-  return _cpu_timed(run)
+  return run
 
 
 def main(argv):
@@ -122,24 +137,17 @@ def main(argv):
         f'JPEGs of {stored[0]}x{stored[1]} px; crop {data.image_size}; '
         f'{os.cpu_count()} CPUs; {_BATCHES.value} batches of {data.batch_size}')
 
-  # PIL first and last, grain in between, so drifts in machine load show up.
-  results = {'pil': [], 'grain': []}
-  for method in ('pil', 'grain', 'pil', 'grain'):
-    if method == 'pil':
-      r = time_pil_loop(path, data.batch_size, data.image_size, _BATCHES.value)
-    else:
-      r = time_grain(path, data, _BATCHES.value)
-    results[method].append(r)
-  per_core = {}
-  for method, runs in results.items():
-    images = sum(r[0] for r in runs)
-    wall = sum(r[1] for r in runs)
-    cpu = sum(r[2] for r in runs)
-    per_core[method] = images / cpu
-    print(f'{method:6s} {images / wall:8.1f} img/s wall  '
-          f'{per_core[method]:8.1f} img/s per core  ({cpu / wall:.2f} cores busy)')
-  print(f'grain / PIL per core: {per_core["grain"] / per_core["pil"]:.2f}x '
-        '(target >= 0.9x)')
+  grain = grain_runner(path, data, _BATCHES.value)
+  pil = pil_runner(path, data.batch_size, data.image_size, _BATCHES.value)
+  images = _BATCHES.value * data.batch_size
+  labels = ('grain pipeline', 'PIL loop')
+  per_core = harness.compare(grain, pil, labels, repeats=_REPEATS.value, work=images,
+                             unit='images', clock=time.process_time, timer='CPU')
+  harness.report(per_core, f'decode + augment per core, {images} images a call (target '
+                           '>= 0.9x the PIL loop)')
+  wall = harness.compare(grain, pil, labels, repeats=_REPEATS.value, work=images,
+                         unit='images')
+  harness.report(wall, f'decode + augment, wall clock, {images} images a call')
 
 
 if __name__ == '__main__':

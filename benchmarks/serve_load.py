@@ -9,8 +9,10 @@ Start the demo, then point this at it:
 
 Each client is a `gradio_client.Client` (the page's own HTTP API, queue
 included) calling `/describe` with the image; a request fails if it raises or
-the page's status line says 'Error'. Prints p50 / p95 / max latency and the
-throughput; exits 1 on any failure.
+the page's status line says 'Error'. Prints p50 / p95 / max latency (upload to
+description), the throughput, the machine and the load average before and after
+(a last line flags a change over 1, as benchmarks/harness.py does); exits 1 on
+any failure. With `--clients=1` the latency is one user's, with nobody queued.
 
 A soak test (`--bad_fraction=0.33 --server_pid=<pid>`) makes that share of the
 requests bad, in turn: an empty file, a truncated JPEG, a text file, an upload
@@ -37,6 +39,9 @@ os.environ.setdefault('GRADIO_ANALYTICS_ENABLED', 'False')
 from absl import app  # pylint: disable=g-import-not-at-top
 from absl import flags
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benchmarks import harness  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 _URL = flags.DEFINE_string('url', 'http://127.0.0.1:7860/', 'the running demo')
 _IMAGE = flags.DEFINE_string('image', None, 'image file sent with every request')
@@ -185,9 +190,12 @@ def main(argv):
   if not 0 <= _BAD_FRACTION.value < 1:
     print(f'error: --bad_fraction={_BAD_FRACTION.value} is not in [0, 1)', file=sys.stderr)
     sys.exit(1)
+  load_before = os.getloadavg()[0]
   stats = run_load(_URL.value, _IMAGE.value, _REQUESTS.value, _CLIENTS.value,
                    bad_fraction=_BAD_FRACTION.value, server_pid=_SERVER_PID.value,
                    rss_after=_RSS_AFTER.value)
+  load_after = os.getloadavg()[0]
+  print(f'machine: {harness.machine()} (client and server on it)')
   print(f'{_REQUESTS.value} requests, {_CLIENTS.value} clients, {len(stats["errors"])} errors')
   print(f'latency ms: {_percentiles(stats["latencies"])}')
   bad = stats['bad']
@@ -203,6 +211,7 @@ def main(argv):
           f'{last} after the last (ratio {ratio})')
   print(f'throughput: {_REQUESTS.value / stats["wall_s"]:.1f} requests/s '
         f'({stats["wall_s"]:.1f} s wall)')
+  print(harness.load_verdict(load_before, load_after), flush=True)
   for error in sorted(set(stats['errors']))[:5]:
     print(f'error: {error}', file=sys.stderr)
   sys.exit(1 if stats['errors'] else 0)

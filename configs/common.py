@@ -58,6 +58,11 @@ def get_config() -> ml_collections.ConfigDict:
   data.caption.vocab_size = 1024  # that BPE's size (fewer if the descriptions hold fewer merges)
   data.caption.artemis_csv = ''  # optional ArtEmis CSV (art_style, painting, emotion, utterance)
   data.caption.artemis_ratio = 0.0  # share of English targets taken from ArtEmis
+  data.tags = ml_collections.ConfigDict()
+  data.tags.clip_from = ''  # CLIP ('hf:<id>' or folder) scoring every image against the tags at prepare; '' = none
+  data.tags.clip_lang = 'both'  # the tag prompts' languages: en | fr | both
+  data.tags.clip_batch_size = 64  # images per CLIP forward pass at prepare
+  data.tags.clip_chunk_size = 1024  # images per saved chunk of scores: what an interrupted prepare redoes
   data.synthetic = ml_collections.ConfigDict()
   data.synthetic.images_per_style = 60  # rendered images per style (train + val)
   data.synthetic.image_size = 64  # side of the rendered images
@@ -81,6 +86,8 @@ def get_config() -> ml_collections.ConfigDict:
   model.head_hidden = 0  # hidden width of the MLP heads; 0 = a linear head
   model.head_dropout = 0.0
   model.hierarchical_style = False  # P(style) = P(family) * P(style | family)
+  model.tags_head = True  # a sigmoid content-tag head, when the dataset has tag targets
+  model.period_head = True  # a softmax head over 25-year bins 1400-2025 (the period)
   model.style_families = ml_collections.ConfigDict(
       {k: list(v) for k, v in STYLE_FAMILIES.items()})
   model.dtype = 'bfloat16'  # compute dtype; parameters stay float32
@@ -120,6 +127,9 @@ def get_config() -> ml_collections.ConfigDict:
   train.lambda_artist = 0.5
   train.lambda_genre = 1.0
   train.lambda_family = 0.5  # extra loss on P(family) when the style head is hierarchical
+  train.lambda_tags = 0.2  # weight of the tag loss (BCE summed over tags, mean over images: large)
+  train.lambda_period = 0.2  # weight of the period loss (cross-entropy over the bins + mean term)
+  train.period_mean_weight = 1.0  # in the period loss: |expected year - year| / 25 beside the CE
   train.lambda_caption = 1.0  # weight of the captioning loss (when model.captioner is set)
   train.log_every = 50  # steps between training summaries
   train.eval_every = 1_000  # steps between held-out evaluations (and checkpoints)
@@ -130,9 +140,10 @@ def get_config() -> ml_collections.ConfigDict:
   config.eval.step = -1  # checkpoint step to evaluate; -1 = latest
   config.eval.split = 'val'  # val | test (mode=eval); training selects on val, reports test
   config.eval.best_metric = 'style_top1'  # which metric picks the best checkpoint
-  # What an evaluation measures (evaluators/); 'caption' runs when model.captioner is set,
-  # 'calibration' fits each head's temperature on val (saved in <workdir>/calibration.json).
-  config.eval.evaluators = ('classification', 'calibration', 'caption')
+  # What an evaluation measures (evaluators/); 'caption', 'tags' and 'period' run when
+  # the model has a captioner, a tag head, a period head; 'calibration' fits each head's
+  # temperature on val (saved in <workdir>/calibration.json).
+  config.eval.evaluators = ('classification', 'calibration', 'caption', 'tags', 'period')
   # A CLIP checkpoint ('hf:<id>' or folder) for the zero-shot baseline (eval.zero_shot in
   # metrics.json: prompts in English, French and both); '' = off. One CLIP pass per evaluation.
   config.eval.zero_shot_from = ''

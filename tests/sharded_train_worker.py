@@ -69,6 +69,7 @@ def batches(config: ml_collections.ConfigDict, num_steps: int, num_artists: int 
         'artist': rng.integers(0, num_artists, BATCH).astype(np.int32),
         'genre': genre,
         'year': np.full(BATCH, 1900, np.int32),
+        'period': np.full(BATCH, 20, np.int32),  # 1900's bin, as the pipeline adds it
     })
   return out
 

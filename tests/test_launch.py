@@ -22,7 +22,16 @@ def test_train_writes_contract_metrics(trained_workdir):
     assert set(metrics['test'][task]) == set(metrics['eval'][task])
     assert 0.0 <= metrics['test'][task]['top1'] <= 1.0
   assert metrics['test']['style']['count'] > 0
+  # The new tasks add keys: eval.tags and eval.period, and the same under test.
+  for split in ('eval', 'test'):
+    assert set(metrics[split]['tags']) == {'map', 'f1_micro', 'f1_macro', 'threshold',
+                                           'count', 'tags'}
+    assert 0.0 <= metrics[split]['tags']['map'] <= 1.0
+    assert metrics[split]['period']['mae_years'] >= 0
+    assert 0.0 <= metrics[split]['period']['within_25'] <= 1.0
+  assert {'tags_loss', 'period_loss', 'period_accuracy'} <= set(metrics['train'])
   assert os.path.getsize(os.path.join(workdir, 'confusion_style.png')) > 1000
+  assert os.path.getsize(os.path.join(workdir, 'confusion_period.png')) > 1000
   assert any(f.startswith('events.out.tfevents') for f in os.listdir(workdir))
   with open(os.path.join(workdir, 'train.log'), encoding='utf-8') as f:
     log = f.read()

@@ -4,8 +4,20 @@ The bottom of the package: it imports nothing of ours, and everything else may
 import it. A name defined here is defined nowhere else.
 """
 
-# The classification tasks, in the order every table and head lists them.
+# The single-label classification tasks (softmax heads over named classes), in the
+# order every table and head lists them.
 TASKS = ('style', 'artist', 'genre')
+
+# Two tasks of other kinds, named here so every layer spells them alike:
+# TAGS, what the picture depicts: multi-label (a sigmoid per tag of text/subjects.py),
+# soft targets, each masked where unknown; PERIOD, when it was made: a softmax over
+# 25-year bins, masked where the year is unknown (metrics/period.py).
+TAGS = 'tags'
+TAGS_MASK = 'tags_mask'  # beside TAGS in a batch: 1 where a tag's target is known
+PERIOD = 'period'
+# The period bins: [1400, 1425), ..., [2000, 2025); a year outside falls in the nearest.
+PERIOD_START, PERIOD_END, PERIOD_STEP = 1400, 2025, 25
+NUM_PERIOD_BINS = (PERIOD_END - PERIOD_START) // PERIOD_STEP
 
 # The 27 ArtGAN styles, in style_class.txt order (the index is the class id).
 STYLES = (

@@ -28,6 +28,7 @@ from wikiart_jax.convert import gpt2 as convert_gpt2
 from wikiart_jax.convert import hub
 from wikiart_jax.convert import preprocessing
 from wikiart_jax.convert import vocab_resize
+from wikiart_jax.core import NUM_PERIOD_BINS
 from wikiart_jax.data import augment
 from wikiart_jax.models import captioner as captioner_lib
 from wikiart_jax.models import classifier
@@ -96,6 +97,14 @@ def _decoder_from_dict(d: dict[str, Any]):
   if d['kind'] == 'git':
     return GitConfig(**{**fields, 'vision': ViTConfig(**fields['vision'])})
   return GPT2Config(**fields)
+
+
+def extra_heads(model: ml_collections.ConfigDict, vocab) -> dict[str, int]:
+  """The sizes of the tag and period heads (0 = none): a tag head needs both
+  `model.tags_head` and a dataset with tag targets (`vocab.tags`). A run recorded
+  before these heads existed has neither field: it gets neither head."""
+  return {'num_tags': len(vocab.tags) if model.get('tags_head', False) else 0,
+          'period_bins': NUM_PERIOD_BINS if model.get('period_head', False) else 0}
 
 
 def normalization(config: ml_collections.ConfigDict,
@@ -222,7 +231,7 @@ def build_with_record(config: ml_collections.ConfigDict, vocab, workdir: str = '
   model_cfg = model_config(config, backbone_from=source)
   model = classifier.ArtClassifier(
       model_cfg, vocab.num_classes, style_names=list(vocab.style),
-      rngs=nnx.Rngs(params=config.seed))
+      **extra_heads(model_cfg, vocab), rngs=nnx.Rngs(params=config.seed))
   if source:
     convert_backbone.init_backbone_from(model, source)
   vocab_size, tokenizer = caption_vocab_size, None
@@ -269,6 +278,7 @@ def restore_model(config: ml_collections.ConfigDict, vocab, workdir: str
   for field in _NUMERICS:
     model_cfg[field] = config.model[field]
   model = classifier.ArtClassifier(model_cfg, vocab.num_classes, style_names=list(vocab.style),
+                                   **extra_heads(model_cfg, vocab),
                                    rngs=nnx.Rngs(params=config.seed))
   decoder = None if record.decoder is None else _decoder_from_dict(record.decoder)
   if decoder is not None:

@@ -18,9 +18,13 @@ def test_eval_mode_reproduces_training_metrics(trained_workdir):
   launch(workdir, '--config.mode=eval')
   again = read_metrics(workdir)
   assert again['step'] == 6 and again['history'][-1]['mode'] == 'eval'
+  for task, values in logged.items():
+    if task == 'calibration':
+      continue  # per head, below
+    for key in values:  # every number of every task, the tags and the period too
+      assert abs(again['eval'][task][key] - values[key]) <= 1e-6, (task, key)
+  assert {'tags', 'period', 'calibration'} <= set(logged)
   for task in ('style', 'artist', 'genre'):
-    for key in ('top1', 'top5', 'f1_macro'):
-      assert abs(again['eval'][task][key] - logged[task][key]) <= 1e-6, (task, key)
     for key in ('temperature', 'ece_before', 'ece_after'):
       assert again['eval']['calibration'][task][key] == pytest.approx(
           logged['calibration'][task][key], abs=1e-5)
@@ -30,7 +34,8 @@ def test_eval_mode_reproduces_training_metrics(trained_workdir):
     html = f.read()
   assert '<table' in html and 'macro' in html.lower()
   images = os.listdir(os.path.join(report_dir, 'img'))
-  for prefix in ('confusion_style', 'confusion_genre', 'confusion_artist', 'counts_'):
+  for prefix in ('confusion_style', 'confusion_genre', 'confusion_artist', 'confusion_period',
+                 'counts_', 'palette_'):
     found = [n for n in images if n.startswith(prefix)]
     assert found, (prefix, images)
     for name in found:
@@ -42,6 +47,10 @@ def test_eval_mode_reproduces_training_metrics(trained_workdir):
   assert 'test (step' in html  # the test split's summary beside val's
   assert 'Calibration (temperature scaling)' in html and 'ECE after' in html
   assert 'trained on the synthetic demo set' in html
+  # Per-tag AP, the period's chart (above) and its error in years, a palette strip per sample.
+  assert '<h2>Content tags</h2>' in html and '<th>AP</th>' in html
+  assert 'Period: the expected year is off by' in html
+  assert html.count('class="strip"') == html.count('class="card"') > 1
 
 
 def test_eval_of_the_test_split_writes_test(trained_workdir, tmp_path):
@@ -52,13 +61,18 @@ def test_eval_of_the_test_split_writes_test(trained_workdir, tmp_path):
          f"--config.eval.step={trained['test_step']}")
   again = read_metrics(workdir)
   assert again['eval'] == trained['eval']  # val's entry untouched
+  for task, values in trained['test'].items():
+    if task == 'calibration':
+      continue  # per head, below
+    for key in values:
+      assert again['test'][task][key] == pytest.approx(values[key], abs=1e-6), (task, key)
+  # Test's tag F1s use the threshold val chose at that step.
+  val = next(h for h in trained['history'] if h['step'] == trained['test_step'])['eval']
+  assert again['test']['tags']['threshold'] == val['tags']['threshold']
   for task in ('style', 'artist', 'genre'):
-    assert again['test'][task]['top1'] == pytest.approx(trained['test'][task]['top1'],
-                                                        abs=1e-6), task
     # On test, the temperatures val fitted for that checkpoint, never refitted.
-    val_fit = next(h for h in trained['history'] if h['step'] == trained['test_step'])
     assert again['test']['calibration'][task]['temperature'] == pytest.approx(
-        val_fit['eval']['calibration'][task]['temperature'], abs=1e-6)
+        val['calibration'][task]['temperature'], abs=1e-6)
 
 
 def test_zero_shot_baseline_from_the_command_line_equals_transformers_clip(

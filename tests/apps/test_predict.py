@@ -39,6 +39,26 @@ def test_predict_labels_images_and_reports_bad_files(trained_workdir, tmp_path):
     rows = list(csv.DictReader(f))
   assert [r['path'] for r in rows] == [r['path'] for r in records]
   assert [r['style'] for r in rows] == [r['style'][0]['label'] for r in records]
+  by_name = {os.path.basename(r['path']): r for r in records}
+  for record, row in zip(records, rows):
+    # The content tags (top 5), the period (expected year, top 3 bins), palette and light.
+    tags = record['tags']
+    assert len(tags) == 5 and [t['prob'] for t in tags] == sorted(
+        (t['prob'] for t in tags), reverse=True)
+    assert all(t['en'] and t['fr'] for t in tags)
+    period = record['period']
+    assert 1400 <= period['year'] <= 2025 and len(period['top']) == 3
+    assert all(b['end'] - b['start'] == 24 for b in period['top'])
+    assert set(record['light']) == {'lightness', 'contrast', 'saturation'}
+    assert row['tags'].split('; ')[0].split(' ')[0] == tags[0]['tag']
+    assert int(row['period_year']) == period['year']
+    assert float(row['lightness']) == record['light']['lightness']
+  # c.webp is grey: black and white, no colour; the others are coloured noise.
+  assert by_name['c.webp']['palette'] == {'black_and_white': True, 'colours': []}
+  assert by_name['a.png']['palette']['colours'] and not by_name['a.png']['palette'][
+      'black_and_white']
+  assert rows[[os.path.basename(r['path']) for r in records].index('c.webp')][
+      'palette'] == 'black and white'
 
 
 def test_predict_says_synthetic_first_and_states_only_supplied_titles(trained_workdir, tmp_path):

@@ -28,6 +28,11 @@ def test_samples_show_truth_top_k_and_both_descriptions(trained_workdir):
       probs = [p for _, p in sample['pred'][task]]
       assert len(probs) == report.TOP_K and probs == sorted(probs, reverse=True)
     assert set(sample['descriptions']) == {'en', 'fr'}  # no captioner in this model
+    # The tags (with the drawn ones as truth), period, palette and light of each sample.
+    assert set(sample['content']) == {'tags', 'period', 'palette', 'light'}
+    assert '; true: ' in sample['content']['tags'] and 'true: ' in sample['content']['period']
+    assert 'expected ' in sample['content']['period']
+    assert sample['palette']['colours'] or sample['palette']['black_and_white']
   styles = [s['true']['style'] for s in samples]
   assert len(set(styles)) > 1  # spread over the split, not its first rows
 

@@ -174,6 +174,10 @@ def test_train_batches_shapes_dtypes_and_normalisation(built):
   assert np.all(batch['image'] >= lo - 1e-5) and np.all(batch['image'] <= hi + 1e-5)
   assert set(batch['genre'].tolist()) == {-1}  # no genre files in this tree
   assert np.all((batch['year'] >= 1850) & (batch['year'] < 1890))
+  # The period label is the year's 25-year bin; no tag source, so no tag targets.
+  assert batch['period'].dtype == np.int32
+  np.testing.assert_array_equal(batch['period'], (batch['year'] - 1400) // 25)
+  assert 'tags' not in batch and 'tags_mask' not in batch
 
 
 def test_train_iterator_is_deterministic_from_the_seed(built):

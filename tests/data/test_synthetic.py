@@ -9,7 +9,8 @@ import pytest
 from PIL import Image
 
 from conftest import SHARED_META
-from wikiart_jax.data import augment, images, metadata, splits, synthetic
+from wikiart_jax.data import augment, images, metadata, splits, synthetic, tag_targets
+from wikiart_jax.text import subjects
 
 PER_STYLE = 12
 
@@ -106,13 +107,56 @@ def test_same_seed_same_bytes(tmp_path):
     synthetic.render_dataset(out, images_per_style=3, image_size=24, seed=seed)
   files = sorted(os.path.relpath(os.path.join(d, f), a)
                  for d, _, fs in os.walk(a) for f in fs)
-  assert len(files) == 27 * 3 + 6
+  assert len(files) == 27 * 3 + 7  # the images, 2 class files, 4 split files, tags.csv
   for f in files:
     with open(os.path.join(a, f), 'rb') as fa, open(os.path.join(b, f), 'rb') as fb:
       assert fa.read() == fb.read(), f
   with (open(os.path.join(a, 'style_train.csv')) as fa,
         open(os.path.join(c, 'style_train.csv')) as fc):
     assert fa.read() != fc.read()
+
+
+def test_tags_csv_lists_the_subjects_drawn(tree):
+  out, _ = tree
+  drawn = tag_targets.read_labels(os.path.join(out, tag_targets.LABELS_FILE))
+  paths = [p for s in ('train', 'val') for p, _ in _rows(out, f'style_{s}.csv')]
+  assert sorted(drawn) == sorted(paths)
+  assert all(tags for tags in drawn.values())  # every picture shows something
+  assert set().union(*drawn.values()) <= set(subjects.TAG_KEYS)
+  genre_of = {p: metadata.GENRES[int(i)] for s in ('train', 'val')
+              for p, i in _rows(out, f'genre_{s}.csv')}
+  always = {'still_life': 'table', 'portrait': 'figure', 'cityscape': 'buildings',
+            'nude_painting': 'nude', 'sketch_and_study': 'lines'}
+  for path, genre in genre_of.items():
+    if genre in always:
+      assert always[genre] in drawn[path], (path, drawn[path])
+  landscapes = [drawn[p] for p, g in genre_of.items() if g == 'landscape']
+  assert len({tags for tags in landscapes}) > 1  # most subjects are drawn by chance
+
+
+def test_each_subject_is_drawn_inside_the_eval_crop_and_recorded():
+  """Every draw_* paints pixels only where a crop of 80% keeps them, and says what it drew."""
+  from wikiart_jax.data import synthetic_layouts, synthetic_subjects as sub  # pylint: disable=g-import-not-at-top
+  draws = {
+      'sun': lambda c: sub.draw_sun(c, 0.55),
+      'moon': lambda c: sub.draw_night_and_moon(c, np.zeros_like(c.roles, bool)),
+      'boat': lambda c: sub.draw_boat(c, 0.55),
+      'trees': lambda c: sub.draw_trees(c, 0.8), 'house': lambda c: sub.draw_house(c, 0.8),
+      'flowers': lambda c: sub.draw_flowers(c, 0.8),
+      'fruit': lambda c: sub.draw_fruit(c, 0.65), 'vase': lambda c: sub.draw_vase(c, 0.65, 0.3),
+      'window': lambda c: sub.draw_window(c, 0.5, 0.3), 'horse': lambda c: sub.draw_horse(c, 0.8, 0.3),
+      'cross': lambda c: sub.draw_cross(c, 0.5, 0.2),
+      'geometric_shapes': sub.draw_geometric_shapes, 'lines': sub.draw_lines,
+      'figure': lambda c: sub.draw_figure(c, 0.5, 0.8),
+  }
+  for tag, draw in draws.items():
+    for seed in range(5):
+      c = synthetic_layouts.Canvas(48, np.random.default_rng(seed), np.zeros((4, 3)))
+      draw(c)
+      assert tag in c.tags and set(c.tags) <= set(subjects.TAG_KEYS), tag
+      painted = np.argwhere(c.roles != 0) / 48  # (with no sky given, the moon alone)
+      assert painted.size, tag
+      assert painted.min() >= 0.1 and painted.max() <= 0.9, (tag, painted.min(), painted.max())
 
 
 def test_paint_is_a_pure_function_of_its_rng():
@@ -173,7 +217,8 @@ def test_labels_are_learnable_from_augmented_crops(tmp_path):
   synthetic.render_dataset(out, images_per_style=20, image_size=48, seed=1)
   records, _ = splits.read_artgan(out, raw_dir=out)
   rng = np.random.default_rng(0)
-  feats, labels = {'train': [], 'val': []}, {'train': [], 'val': []}
+  feats = {'train': [], 'val': [], 'test': []}  # the probe is scored on val
+  labels = {'train': [], 'val': [], 'test': []}
   for r in records:
     stored = images.encode_jpeg(images.resize_shorter(images.load_rgb(r.path), 40))
     stored = np.asarray(Image.open(io.BytesIO(stored)).convert('RGB'))

@@ -12,6 +12,7 @@ from wikiart_jax.models import parts as parts_lib
 from wikiart_jax.parallel import sharding
 
 VOCAB = metadata.Vocabularies.build([(f'artist-{i}', None) for i in range(5)])
+VOCAB.tags = ['sea', 'boat', 'flowers']
 
 
 def _parts(captioner: bool, hierarchical: bool = False):
@@ -34,6 +35,22 @@ def test_probabilities_of_every_head_and_no_context_without_a_captioner():
   assert out.probs['artist'].shape == (3, 5)
   for probs in out.probs.values():
     np.testing.assert_allclose(np.asarray(probs).sum(-1), 1.0, rtol=1e-5)
+
+
+def test_tags_are_sigmoids_and_the_period_a_softmax_of_the_same_pass():
+  _, parts = _parts(captioner=False)
+  images = jnp.asarray(_images(2))
+  # Noise in the heads (they start at the prior / uniform, which would hide a mix-up).
+  params = jax.tree.map(lambda x: x + 0.3 * jax.random.normal(jax.random.key(1), x.shape),
+                        parts.params)
+  out = forward.make_step(parts)(params, {'image': images})
+  outputs, _ = parts.merge(params)(images)
+  assert 'tags' not in out.probs and 'period' not in out.probs
+  np.testing.assert_allclose(out.tags, jax.nn.sigmoid(outputs['tags']), atol=1e-6)
+  np.testing.assert_allclose(out.period, jax.nn.softmax(outputs['period']), atol=1e-6)
+  assert out.tags.shape == (2, 3) and out.period.shape == (2, 25)
+  host = forward.make_forward(parts.with_params(params), sharding.make_mesh())(_images(2))
+  np.testing.assert_allclose(host.tags, out.tags, atol=1e-6)
 
 
 def test_context_is_the_captioners_condition_of_the_same_pass():

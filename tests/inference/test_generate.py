@@ -217,6 +217,13 @@ def test_compiles_once_per_batch_size(gpt2_pair):
   assert gen._generate._cache_size() == size  # pylint: disable=protected-access
 
 
+def test_a_model_split_once_generates_the_same_tokens(gpt2_pair):
+  _, ours = gpt2_pair
+  want = gen.generate(ours, _prompt(seed=10), max_new_tokens=5, eos_id=-1, pad_id=0)
+  got = gen.generate(nnx.split(ours), _prompt(seed=10), max_new_tokens=5, eos_id=-1, pad_id=0)
+  np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+
+
 def test_bad_arguments_are_named(gpt2_pair):
   _, ours = gpt2_pair
   with pytest.raises(ValueError, match='generation method'):

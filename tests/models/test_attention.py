@@ -85,6 +85,13 @@ def test_resolve_implementation():
     attention.resolve_implementation('flash', jnp.bfloat16, 64)
 
 
+def test_resolve_implementation_for_another_platform():
+  # What 'auto' picks where the code will run, e.g. lowering for a GPU from a CPU.
+  assert attention.resolve_implementation('auto', jnp.bfloat16, 64, platform='gpu') == 'cudnn'
+  assert attention.resolve_implementation('auto', jnp.float32, 64, platform='gpu') == 'xla'
+  assert attention.resolve_implementation('auto', jnp.bfloat16, 64, platform='cpu') == 'xla'
+
+
 def test_mismatched_shapes_are_an_error():
   q, k, v = _qkv()
   with pytest.raises(ValueError, match=r'\[B,T,N,H\]'):

@@ -50,6 +50,21 @@ def test_outputs_and_aux_shapes():
   assert model.style_to_family is None
 
 
+def test_tag_and_period_heads():
+  model = classifier_lib.ArtClassifier(_model_config(), NUM_CLASSES, num_tags=7, period_bins=25,
+                                       rngs=nnx.Rngs(0))
+  outputs, _ = model(_images())
+  assert outputs['tags'].shape == (3, 7) and outputs['period'].shape == (3, 25)
+  assert outputs['tags'].dtype == jnp.float32
+  # The tag head starts every tag at the prior, the period at the uniform distribution.
+  np.testing.assert_allclose(jax.nn.sigmoid(outputs['tags']), classifier_lib.TAG_PRIOR, rtol=1e-5)
+  np.testing.assert_allclose(outputs['period'], 0.0)
+  for reserved in ('tags', 'period', 'style_family'):
+    with pytest.raises(ValueError, match='its own head'):
+      classifier_lib.ArtClassifier(_model_config(), {**NUM_CLASSES, reserved: 3},
+                                   rngs=nnx.Rngs(0))
+
+
 def test_bf16_backbone_gives_f32_logits_and_params():
   model = classifier_lib.ArtClassifier(_model_config(dtype='bfloat16'), NUM_CLASSES,
                                        rngs=nnx.Rngs(0))
@@ -155,3 +170,16 @@ def test_hierarchical_needs_style_names():
   with pytest.raises(ValueError, match='style_names'):
     classifier_lib.ArtClassifier(_model_config(hierarchical_style=True), NUM_CLASSES,
                                  style_names=STYLE_NAMES[:5], rngs=nnx.Rngs(0))
+
+
+def test_pooled_tag_head_is_a_log_sum_exp_over_the_tokens():
+  head = heads_lib.PooledTagHead(8, 3, bias_init=-1.0, sharpness=5.0, rngs=nnx.Rngs(0))
+  _randomize(head.scores)
+  tokens = jax.random.normal(jax.random.key(2), (2, 6, 8))
+  scores = np.asarray(head.scores(tokens), np.float64)  # [2, 6, 3]
+  want = np.log(np.mean(np.exp(5.0 * scores), axis=1)) / 5.0 - 1.0
+  np.testing.assert_allclose(head(tokens), want, rtol=1e-5, atol=1e-6)
+  # One token that sees a tag strongly raises it, as a maximum would.
+  tokens = jnp.zeros((1, 6, 8)).at[0, 3].set(10.0 * head.scores.output.kernel[...][:, 0])
+  logits = head(tokens)
+  assert logits[0, 0] > logits[0, 1] + 1.0

@@ -12,7 +12,8 @@ def test_create_is_empty_and_sized():
   cache = kv_cache.KVCache.create(num_layers=2, batch_size=3, max_length=7, num_heads=4,
                                   head_dim=5, dtype='bfloat16')
   assert len(cache.keys) == len(cache.values) == 2
-  assert cache.keys[0].shape == (3, 7, 4, 5) and cache.keys[0].dtype == jnp.bfloat16
+  # Head-major [B, heads, S, head_dim]: the layout attention reads, no per-step transpose.
+  assert cache.keys[0].shape == (3, 4, 7, 5) and cache.keys[0].dtype == jnp.bfloat16
   assert not cache.valid.any() and int(cache.index) == 0 and int(cache.num_prefix) == 0
   np.testing.assert_array_equal(cache.position_offset, [0, 0, 0])
 
@@ -63,8 +64,9 @@ def test_attend_writes_at_the_index_and_equals_plain_attention():
                           index=cache.index + 1)
     outs.append(out)
   np.testing.assert_allclose(jnp.concatenate(outs, axis=1), full, atol=1e-6)
-  np.testing.assert_array_equal(layer[0][:, :4], k)
-  assert not np.asarray(layer[0][:, 4:]).any()  # slots past the index stay empty
+  np.testing.assert_array_equal(layer[0][:, :, :4], jnp.swapaxes(k, 1, 2))
+  np.testing.assert_array_equal(layer[1][:, :, :4], jnp.swapaxes(v, 1, 2))
+  assert not np.asarray(layer[0][:, :, 4:]).any()  # slots past the index stay empty
 
 
 def test_run_layers_advances_the_index_by_the_new_tokens():
@@ -73,7 +75,7 @@ def test_run_layers_advances_the_index_by_the_new_tokens():
 
   def layer(x, mask, layer_cache, index, deterministic, rngs):
     del mask, deterministic, rngs
-    k = jax.lax.dynamic_update_slice(layer_cache[0], x[:, :, None], (0, index, 0, 0))
+    k = jax.lax.dynamic_update_slice(layer_cache[0], x[:, None], (0, 0, index, 0))
     return x + 1, (k, layer_cache[1])
 
   mask, valid = kv_cache.attention_mask_for(jnp.ones((1, 3), bool), cache)
@@ -81,7 +83,7 @@ def test_run_layers_advances_the_index_by_the_new_tokens():
                                  True, None)
   assert int(cache.index) == 3 and cache.valid[0, :3].all() and not cache.valid[0, 3:].any()
   np.testing.assert_array_equal(x, 2.0)  # both layers ran
-  np.testing.assert_array_equal(cache.keys[1][0, :3, 0], 1.0)  # layer 2 saw layer 1's output
+  np.testing.assert_array_equal(cache.keys[1][0, 0, :3], 1.0)  # layer 2 saw layer 1's output
 
 
 def test_padded_prompts_are_refused_where_unsupported():

@@ -183,3 +183,51 @@ def test_denominators_make_micro_batch_losses_add_up():
                                  {k: v[s] for k, v in batch.items()}, _train_config(),
                                  denominators=counts)[0] for s in halves]
   np.testing.assert_allclose(sum(parts), full, rtol=1e-6)
+
+
+def test_tag_loss_by_hand_soft_targets_and_masks():
+  logits = np.array([[2.0, -1.0, 0.5], [0.0, 3.0, -2.0], [1.0, 1.0, 1.0]], np.float32)
+  targets = np.array([[1.0, 0.0, 0.3], [0.8, 1.0, 0.0], [0.0, 0.0, 0.0]], np.float32)
+  mask = np.array([[1, 1, 0], [1, 1, 1], [0, 0, 0]], np.float32)  # row 2: nothing known
+  total, count = losses.tag_loss(logits, targets, mask)
+  p = 1 / (1 + np.exp(-logits.astype(np.float64)))
+  bce = -(targets * np.log(p) + (1 - targets) * np.log(1 - p))
+  np.testing.assert_allclose(total, (bce * mask).sum(), rtol=1e-6)
+  assert count == 2
+  with pytest.raises(ValueError, match='tag logits'):
+    losses.tag_loss(logits, targets[:, :2], mask)
+
+
+def test_tags_and_period_enter_with_their_weights():
+  outputs, batch = _outputs_and_batch()
+  rng = np.random.default_rng(3)
+  extra = {'tags': rng.normal(size=(6, 4)).astype(np.float32),
+           'period': rng.normal(size=(6, 25)).astype(np.float32)}
+  batch = {**batch, 'tags': rng.random((6, 4)).astype(np.float32),
+           'tags_mask': (rng.random((6, 4)) < 0.7).astype(np.float32),
+           'period': np.array([3, -1, 20, 20, -1, 0], np.int32),
+           'year': np.array([1480, -1, 1901, 1924, -1, 1400], np.int32)}
+  config = _train_config(lambda_tags=0.3, lambda_period=0.5, period_mean_weight=0.7)
+  base, _ = losses.multitask_loss(outputs, batch, config)
+  total, per_task = losses.multitask_loss({**outputs, **extra}, batch, config)
+  tag_sum, tag_count = losses.tag_loss(extra['tags'], batch['tags'], batch['tags_mask'])
+  period_sum, period_count = losses.period_loss(extra['period'], batch['period'], batch['year'],
+                                                mean_weight=0.7)
+  np.testing.assert_allclose(
+      total, base + 0.3 * tag_sum / tag_count + 0.5 * period_sum / period_count, rtol=1e-6)
+  assert per_task['period_count'] == 4 and per_task['tags_count'] == tag_count
+
+
+def test_period_loss_by_hand():
+  logits = np.zeros((3, 25), np.float32)
+  logits[0, 18] = 2.0
+  bins, years = np.array([18, 20, -1], np.int32), np.array([1870, 1905, -1], np.int32)
+  total, count = losses.period_loss(logits, bins, years, mean_weight=0.5)
+  p = _softmax(logits.astype(np.float64))
+  centres = 1412.5 + 25 * np.arange(25)
+  by_hand = sum(-np.log(p[i, bins[i]]) + 0.5 * abs(p[i] @ centres - years[i]) / 25
+                for i in range(2))
+  np.testing.assert_allclose(total, by_hand, rtol=1e-5)
+  assert count == 2
+  ce, _ = losses.period_loss(logits, bins, years, mean_weight=0.0)
+  np.testing.assert_allclose(ce, losses.cross_entropy(logits, bins)[0], rtol=1e-6)

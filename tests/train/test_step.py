@@ -33,7 +33,8 @@ def _batch(config, n=8, caption=False):
            'style': rng.integers(0, 27, n).astype(np.int32),
            'artist': rng.integers(-1, 5, n).astype(np.int32),
            'genre': rng.integers(-1, 10, n).astype(np.int32),
-           'year': np.full(n, 1900, np.int32)}
+           'year': np.full(n, 1900, np.int32),
+           'period': rng.integers(-1, 25, n).astype(np.int32)}
   if caption:
     batch['caption_tokens'] = rng.integers(0, 23, (n, 9)).astype(np.int32)
     mask = np.ones((n, 9), np.int32)

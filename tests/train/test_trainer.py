@@ -35,7 +35,7 @@ def test_each_stage_has_its_optimizer_state_and_its_step():
   assert _with_adam_state(state) == heads
   assert 'stage 1/2 from step 0: training the heads' in trainer.describe()
   batch = {'image': np.zeros((4, 16, 16, 3), np.float32),
-           **{t: np.zeros(4, np.int32) for t in ('style', 'artist', 'genre', 'year')}}
+           **{t: np.zeros(4, np.int32) for t in ('style', 'artist', 'genre', 'year', 'period')}}
   state, _ = trainer.step_fn(state, sharding.to_global(batch, sharding.make_mesh()))
   trainer.enter(1)
   state = trainer.reset_optimizer(state)

@@ -4,9 +4,14 @@ Builds the real classifier (`factory.build_model`) and the run's own trainer
 (`train.trainer.Trainer`: the optimizer and jitted step of the stage
 `bench.stage` of `train.stages`, so frozen parameters stay frozen), feeds one
 random device-resident batch of `data.batch_size` images over and over, and
-reports images/s, achieved TFLOP/s, MFU and peak device memory. Where torch and timm import, the same-size timm ViT is trained first on
-the same batch (same three heads and losses, AdamW, bf16 autocast) and the ratio
-is printed. The last line printed is one JSON object, for scripts.
+reports images/s, achieved TFLOP/s, MFU and peak device memory. Where torch and
+timm import, the same-size timm ViT is trained first on the same batch (same
+three heads and losses, AdamW, bf16 autocast) and the ratio is printed. Each
+step is timed on its own (`step_times_ms`); the figures use the median step.
+The two sides run one after the other, not interleaved: JAX keeps the GPU memory
+it reserves, and both models' states may not fit beside each other on one GPU
+(benchmarks/train_step.py reports the spread and the load around the run). The
+last line printed is one JSON object, for scripts.
 
 Nothing here imports TensorFlow (absent on the GPU machines): no data pipeline.
 
@@ -22,6 +27,7 @@ import copy
 import json
 import os
 import re
+import statistics
 import tempfile
 import time
 
@@ -31,8 +37,9 @@ import ml_collections
 from flax import nnx
 
 from wikiart_jax import factory
-from wikiart_jax.core import TASKS
+from wikiart_jax.core import PERIOD, TASKS
 from wikiart_jax.data import metadata
+from wikiart_jax.metrics import period as period_lib
 from wikiart_jax.models import parts as parts_lib
 from wikiart_jax.models import vit as vit_lib
 from wikiart_jax.parallel import sharding
@@ -103,9 +110,8 @@ def _xla_flops(compiled) -> float | None:
   return float(cost['flops']) if cost and cost.get('flops', 0) > 0 else None
 
 
-def _random_batch(config, num_classes: dict, mesh, seed: int,
-                  caption_vocab: int = 0) -> dict:
-  """A batch made on the devices, already laid out as the train step wants it.
+def batch_maker(config, num_classes: dict, caption_vocab: int = 0):
+  """key -> a random training batch of the run's shapes (jit it, or `eval_shape` it).
 
   With a captioner (`caption_vocab` > 0) it also holds full-length caption
   targets, the captioner's worst case.
@@ -118,6 +124,8 @@ def _random_batch(config, num_classes: dict, mesh, seed: int,
              'year': jnp.full((b,), 1900, jnp.int32)}
     for k, task in zip(keys[1:4], TASKS):
       batch[task] = jax.random.randint(k, (b,), 0, num_classes[task], jnp.int32)
+    # The year's bin, as the pipeline adds it (the bench vocabulary has no tag targets).
+    batch[PERIOD] = jnp.full((b,), int(period_lib.bin_of(1900)), jnp.int32)
     if caption_vocab:
       length = config.data.caption.max_len
       batch['caption_tokens'] = jax.random.randint(keys[4], (b, length), 0, caption_vocab,
@@ -125,6 +133,12 @@ def _random_batch(config, num_classes: dict, mesh, seed: int,
       batch['caption_mask'] = jnp.ones((b, length), jnp.int32).at[:, :2].set(0)
     return batch
 
+  return make
+
+
+def _random_batch(config, num_classes: dict, mesh, seed: int, caption_vocab: int = 0) -> dict:
+  """A batch made on the devices, already laid out as the train step wants it."""
+  make = batch_maker(config, num_classes, caption_vocab)
   return jax.jit(make, out_shardings=sharding.batch_sharding(mesh))(jax.random.key(seed))
 
 
@@ -164,11 +178,13 @@ def time_jax(config: ml_collections.ConfigDict, workdir: str | None = None) -> d
   for _ in range(bench.warmup_steps):
     state, metrics = compiled(state, batch)
   jax.block_until_ready(state)
-  start = time.perf_counter()
+  times = []
   for _ in range(bench.steps):
+    start = time.perf_counter()
     state, metrics = compiled(state, batch)
-  jax.block_until_ready((state, metrics))
-  step_s = (time.perf_counter() - start) / bench.steps
+    jax.block_until_ready((state, metrics))
+    times.append(time.perf_counter() - start)
+  step_s = statistics.median(times)
 
   devices = jax.devices()
   xla = _xla_flops(compiled) if config.train.grad_accum_steps == 1 else None
@@ -180,6 +196,7 @@ def time_jax(config: ml_collections.ConfigDict, workdir: str | None = None) -> d
       'num_devices': len(devices), 'num_params': int(num_params),
       'stage': trainer.describe(), 'trained_params': _trained_params(state),
       'compile_s': compile_s, 'step_ms': step_s * 1e3,
+      'step_times_ms': [t * 1e3 for t in times],
       'images_per_s': config.data.batch_size / step_s,
       'flops_per_step_xla': xla, 'flops_per_step_analytic': analytic,
       'tflops_xla': xla / step_s / 1e12 if xla else None,
@@ -285,13 +302,16 @@ def time_torch(config: ml_collections.ConfigDict) -> dict:
   for _ in range(bench.warmup_steps):
     step()
   sync()
-  start = time.perf_counter()
+  times = []
   for _ in range(bench.steps):
+    start = time.perf_counter()
     loss = step()
-  sync()
-  step_s = (time.perf_counter() - start) / bench.steps
+    sync()
+    times.append(time.perf_counter() - start)
+  step_s = statistics.median(times)
   result = {'timm_model': name, 'device': device, 'compiled': bench.torch_compile,
-            'first_step_s': first_s, 'step_ms': step_s * 1e3, 'images_per_s': b / step_s,
+            'first_step_s': first_s, 'step_ms': step_s * 1e3,
+            'step_times_ms': [t * 1e3 for t in times], 'images_per_s': b / step_s,
             'peak_memory_bytes': (torch.cuda.max_memory_allocated()
                                   if device == 'cuda' else None),
             'final_loss': float(loss.detach())}

@@ -40,10 +40,13 @@ def evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
   del model
   caption_tokenizer = (factory.caption_tokenizer(config, info.vocab, workdir)
                        if run.captioning else None)
-  evaluation = loop.evaluate_params(config, workdir, run, forward.make_step(parts),
-                                    parts.params, caption_tokenizer, split=split, step=step)
   summary = summaries.RunSummary(workdir, config)
   summary.load_history()
+  # Test is scored at the tags' threshold val chose for this step (else chosen here).
+  threshold = summary.tag_threshold(step) if split == 'test' else None
+  evaluation = loop.evaluate_params(config, workdir, run, forward.make_step(parts),
+                                    parts.params, caption_tokenizer, split=split, step=step,
+                                    tag_threshold=threshold)
   summary.write_eval(step, evaluation.metrics, info.vocab, from_eval_mode=True,
                      samples=evaluation.samples, split=split)
   print(f'step {step} {"eval" if split == "val" else split}: {evaluation.line}', flush=True)

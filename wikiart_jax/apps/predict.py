@@ -1,7 +1,9 @@
 """`config.mode=predict`: label and describe image files or folders.
 
-Each image gets its top-k style, artist and genre with calibrated probabilities
-and the composed description in English and French, printed and (with
+Each image gets its top-k style, artist and genre with calibrated probabilities,
+its top-k content tags and its period (expected year and top-3 bins) when the
+model has those heads, its palette and light (measured from the pixels), and the
+composed description in English and French, printed and (with
 `config.predict.output`) appended to a JSON-lines file and a CSV twin (same
 name, `.csv`) as soon as it is known, so nothing is lost if the run stops. A bad
 file is reported on one line and skipped; the exit code is non-zero at the end if
@@ -55,6 +57,14 @@ def format_record(record: dict) -> str:
   for task in TASKS:
     top = ', '.join(f"{r['label']} {r['prob']:.2f}" for r in record[task])
     lines.append(f'  {task:6s} {top}')
+  if 'tags' in record:
+    lines.append('  tags   ' + ', '.join(f"{t['tag']} {t['prob']:.2f}" for t in record['tags']))
+  if 'period' in record:
+    top = ', '.join(f"{b['label']} {b['prob']:.2f}" for b in record['period']['top'])
+    lines.append(f"  period ~{record['period']['year']} ({top})")
+  if 'palette' in record:
+    lines.append(f"  colour {palette_text(record['palette'])}; "
+                 + ', '.join(f'{k} {v:.2f}' for k, v in record['light'].items()))
   lines.append(f"  en: {record['description']['en']}")
   lines.append(f"  fr: {record['description']['fr']}")
   for lang, text in record.get('generated', {}).items():
@@ -64,7 +74,15 @@ def format_record(record: dict) -> str:
 
 CSV_COLUMNS = ('path', 'style', 'style_prob', 'artist', 'artist_prob', 'genre',
                'genre_prob', 'description_en', 'description_fr', 'generated_en',
-               'generated_fr')
+               'generated_fr', 'tags', 'period_year', 'period_bins', 'palette',
+               'lightness', 'contrast', 'saturation')
+
+
+def palette_text(palette: dict) -> str:
+  """'blue 0.42; white 0.30', or 'black and white'."""
+  if palette['black_and_white']:
+    return 'black and white'
+  return '; '.join(f"{c['en']} {c['share']:.2f}" for c in palette['colours'])
 
 
 def csv_path(jsonl_path: str) -> str:
@@ -74,13 +92,21 @@ def csv_path(jsonl_path: str) -> str:
 
 
 def csv_row(record: dict) -> list:
-  """One CSV row: the top-1 of each task and both descriptions."""
+  """One CSV row: the top-1 of each task, both descriptions, the top tags ('tag p; ...'),
+  the period (expected year; top bins), the palette and the light ('' where absent)."""
   row = [record['path']]
   for task in TASKS:
     row += [record[task][0]['label'], record[task][0]['prob']]
   generated = record.get('generated', {})
+  period = record.get('period')
+  light = record.get('light', {})
   return row + [record['description']['en'], record['description']['fr'],
-                generated.get('en', ''), generated.get('fr', '')]
+                generated.get('en', ''), generated.get('fr', ''),
+                '; '.join(f"{t['tag']} {t['prob']:.4f}" for t in record.get('tags', [])),
+                period['year'] if period else '',
+                '; '.join(f"{b['label']} {b['prob']:.4f}" for b in period['top']) if period else '',
+                palette_text(record['palette']) if 'palette' in record else '',
+                *(light.get(k, '') for k in ('lightness', 'contrast', 'saturation'))]
 
 
 class _Outputs:

@@ -1,10 +1,11 @@
 """The evaluation report of a run: `<workdir>/report/index.html` and `report.md`.
 
-Gathers what `report_html.write_report` shows: the held-out metrics, the heads'
-calibration, a grid of sample images from the evaluation split with their
-predictions and descriptions, the class-count charts written by `prepare`, and
-the human ratings collected by the web demo; a note when the run trained on the
-synthetic demo set.
+Gathers what `report_html.write_report` shows: the held-out metrics (per-tag AP,
+the period's confusion chart beside the classes'), the heads' calibration, a grid
+of sample images from the evaluation split with their predictions, content tags,
+period, palette strip and descriptions, the class-count charts written by
+`prepare`, and the human ratings collected by the web demo; a note when the run
+trained on the synthetic demo set.
 """
 
 import glob
@@ -13,11 +14,13 @@ import os
 import numpy as np
 
 from wikiart_jax.apps import report_html
-from wikiart_jax.core import TASKS
+from wikiart_jax.core import PERIOD, TAGS, TAGS_MASK, TASKS
 from wikiart_jax.data import augment
 from wikiart_jax.data import pipeline
+from wikiart_jax.inference import content as content_lib
 from wikiart_jax.inference import describer as describer_lib
 from wikiart_jax.inference import predictor
+from wikiart_jax.metrics import period as period_lib
 from wikiart_jax.metrics import ratings
 
 NUM_SAMPLES = 12
@@ -39,6 +42,30 @@ def _text(value) -> str | None:
   if isinstance(value, bytes):
     value = value.decode('utf-8')
   return value or None
+
+
+def content_lines(example: dict, rgb: np.ndarray, prediction, row: int, tag_keys) -> dict:
+  """A sample's tag, period, palette and light lines, and its palette record."""
+  lines, palette = {}, None
+  if prediction.tags is not None:
+    top = content_lib.top_tags(prediction.tags[row], tag_keys, TOP_K)
+    known = np.asarray(example.get(TAGS_MASK, np.zeros(len(tag_keys)))) > 0
+    present = [tag_keys[j] for j in np.flatnonzero(
+        known & (np.asarray(example.get(TAGS, np.zeros(len(tag_keys)))) >= 0.5))]
+    truth = ', '.join(present) if known.any() else 'unknown'
+    lines['tags'] = (', '.join(f"{t['tag']} ({t['prob']:.0%})" for t in top)
+                     + f'; true: {truth or "none"}')
+  if prediction.period is not None:
+    estimate = content_lib.period_estimate(prediction.period[row])
+    year = int(example['year'])
+    lines['period'] = (', '.join(f"{b['label']} ({b['prob']:.0%})" for b in estimate['top'])
+                       + f"; expected {estimate['year']}; true: "
+                       + (str(year) if year >= 0 else 'unknown'))
+  palette, light = content_lib.palette_and_light(rgb)
+  lines['palette'] = ('black and white' if palette['black_and_white'] else ', '.join(
+      f"{c['en']} ({c['share']:.0%})" for c in palette['colours']))
+  lines['light'] = ', '.join(f'{k} {v:.2f}' for k, v in light.items())
+  return {'content': lines, 'palette': palette}
 
 
 def collect_samples(dataset_path: str, split: str, image_size: int, vocab,
@@ -70,8 +97,9 @@ def collect_samples(dataset_path: str, split: str, image_size: int, vocab,
                                      temperatures=temperatures)
   names = _display_names(vocab)
   samples = []
-  for example, rgb, title, d in zip(examples, rgbs, titles, described):
+  for row, (example, rgb, title, d) in enumerate(zip(examples, rgbs, titles, described)):
     samples.append({
+        **content_lines(example, rgb, prediction, row, vocab.tags),
         'image': rgb,
         'title': title,
         'true': {t: names[t][int(example[t])] if int(example[t]) >= 0 else None
@@ -115,6 +143,7 @@ def write(workdir: str, info, split: str, image_size: int, metrics: dict, forwar
         **caption_metrics.get('by_lang', {})}
   if 'style_family' in tasks:
     names['style_family'] = [n.replace('_', ' ') for n in family_names]
+  names[PERIOD] = period_lib.bin_labels()
   return report_html.write_report(
       os.path.join(workdir, 'report'),
       metrics=tasks, names=names, split=split, other_split=other_split, baselines=baselines,
@@ -122,5 +151,6 @@ def write(workdir: str, info, split: str, image_size: int, metrics: dict, forwar
                               hedging=hedging, temperatures=temperatures),
       caption_metrics=caption_metrics, calibration=metrics.get('calibration'),
       notes=[predictor.SYNTHETIC_NOTE] if synthetic else (),
+      tag_metrics=metrics.get(TAGS), tag_names=vocab.tags,
       class_count_pngs=sorted(glob.glob(os.path.join(info.path, 'class_counts_*.png'))),
       human_ratings=ratings.load(workdir) or None)

@@ -1,17 +1,15 @@
 """Evaluation report: one self-contained `index.html` and a `report.md`.
 
 The report is built once as a small list of blocks (headings, tables, images,
-sample cards) and rendered twice, so the HTML and the Markdown never disagree.
-The HTML has inline CSS and relative image links only (no CDN, no script), so
-the folder can be zipped, mailed or served as is. Every piece of text from the
-data (titles with quotes, accents, `<` or `>`) is escaped.
+sample cards: apps/report_render.py) and rendered twice, so the HTML and the
+Markdown never disagree. The HTML has inline CSS and relative image links only
+(no CDN, no script), so the folder can be zipped, mailed or served as is. Every
+piece of text from the data (titles with quotes, accents, `<` or `>`) is escaped.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-import dataclasses
-import html
 import math
 import os
 import re
@@ -23,6 +21,14 @@ import numpy as np
 from PIL import Image
 
 from wikiart_jax import plots
+from wikiart_jax.apps.report_render import Card as _Card
+from wikiart_jax.apps.report_render import Cards as _Cards
+from wikiart_jax.apps.report_render import Figure as _Figure
+from wikiart_jax.apps.report_render import Heading as _Heading
+from wikiart_jax.apps.report_render import Para as _Para
+from wikiart_jax.apps.report_render import Table as _Table
+from wikiart_jax.apps.report_render import render_html as _render_html
+from wikiart_jax.apps.report_render import render_markdown as _render_markdown
 from wikiart_jax.metrics import classification
 from wikiart_jax.metrics import ratings as ratings_lib
 
@@ -32,59 +38,6 @@ MOST_CONFUSED_K = 10
 THUMBNAIL_SIZE = 256
 # Longer per-class tables are folded in the HTML (1,119 artists).
 _FOLD_ROWS = 30
-
-_CSS = """
-body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1200px;
-  padding:0 1em;color:#222}
-h1,h2,h3{color:#1a3a5f}
-table{border-collapse:collapse;margin:.5em 0 1.5em}
-th,td{border:1px solid #ccc;padding:3px 8px;text-align:left}
-th{background:#eef2f7}
-td.num{text-align:right;font-variant-numeric:tabular-nums}
-img.figure{max-width:100%;border:1px solid #ddd}
-.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(270px,1fr));
-  gap:1em}
-.card{border:1px solid #ddd;border-radius:6px;padding:.6em;font-size:.9em}
-.card img{width:100%;height:auto}
-.card ul{padding-left:1.2em;margin:.3em 0}
-.missing{color:#a00}
-"""
-
-
-@dataclasses.dataclass
-class _Heading:
-  level: int
-  text: str
-
-
-@dataclasses.dataclass
-class _Para:
-  text: str
-
-
-@dataclasses.dataclass
-class _Table:
-  header: list[str]
-  rows: list[list[Any]]
-  summary: str = ''  # when set, the HTML folds the table under this line
-
-
-@dataclasses.dataclass
-class _Figure:
-  src: str  # relative to out_dir
-  alt: str
-
-
-@dataclasses.dataclass
-class _Card:
-  src: str | None  # thumbnail, None when the image could not be read
-  title: str
-  lines: list[tuple[str, str]]  # (label, text)
-
-
-@dataclasses.dataclass
-class _Cards:
-  cards: list[_Card]
 
 
 def write_report(out_dir: str | os.PathLike, *,
@@ -97,7 +50,9 @@ def write_report(out_dir: str | os.PathLike, *,
                  split: str = 'val', other_split: tuple | None = None,
                  baselines: Mapping[str, Mapping[str, Mapping]] | None = None,
                  calibration: Mapping[str, Mapping[str, Any]] | None = None,
-                 notes: Sequence[str] = ()) -> str:
+                 notes: Sequence[str] = (),
+                 tag_metrics: Mapping[str, Any] | None = None,
+                 tag_names: Sequence[str] = ()) -> str:
   """Writes `out_dir/index.html`, `out_dir/report.md` and their images.
 
   Args:
@@ -107,8 +62,10 @@ def write_report(out_dir: str | os.PathLike, *,
     names: task -> class display names, in label order.
     samples: dicts with `image` (path, or uint8 [H, W] / [H, W, 3|4] array),
       `true` ({task: name or None}), `pred` ({task: [(name, prob), ...]} best
-      first), `descriptions` ({label: text}, e.g. {'en': ..., 'fr': ...}) and
-      an optional `title`.
+      first), `descriptions` ({label: text}, e.g. {'en': ..., 'fr': ...}), an
+      optional `title`, optional `content` lines ({label: text}: tags, period,
+      palette, light) and an optional `palette` (predict's record: a strip of
+      its colours is drawn under the thumbnail).
     caption_metrics: {metric: value} or {group: {metric: value}}, e.g. per
       language; omitted when None.
     class_count_pngs: class-distribution charts to copy in.
@@ -122,6 +79,8 @@ def write_report(out_dir: str | os.PathLike, *,
       models on the same split (the zero-shot CLIP baseline), rows beside ours.
     calibration: {task: {'temperature', 'ece_before', 'ece_after', ...}}.
     notes: paragraphs shown under the title (e.g. that the data was synthetic).
+    tag_metrics: `TagAccumulator.compute()` (metrics/tags.py), or None.
+    tag_names: the tags' names, in the order of its per-tag arrays.
 
   Returns:
     The path of `index.html`.
@@ -138,6 +97,13 @@ def write_report(out_dir: str | os.PathLike, *,
                       [[t, *(_fmt(m.get(k)) for k in ('temperature', 'ece_before', 'ece_after',
                                                       'nll_before', 'nll_after'))]
                        for t, m in calibration.items()])]
+  if tag_metrics:
+    blocks += _tag_blocks(tag_metrics, list(tag_names))
+  if 'period' in metrics:
+    m = metrics['period']
+    blocks.append(_Para(f'Period: the expected year is off by {_fmt(m.get("mae_years"))} '
+                        f'years on average; {_fmt(m.get("within_25"))} of the '
+                        f'{_fmt(m.get("count"))} dated images within 25 years.'))
   for task, m in metrics.items():
     if task not in names:
       raise ValueError(f'names has no entry for task {task!r}')
@@ -229,6 +195,25 @@ def _task_blocks(out_dir, task, m, task_names):
   ]
 
 
+def _tag_blocks(m, tag_names):
+  """mAP and F1s, and a per-tag table (tags with a positive, most frequent first)."""
+  ap, f1 = np.asarray(m['per_tag_ap'], np.float64), np.asarray(m['per_tag_f1'], np.float64)
+  support = np.asarray(m['per_tag_support'])
+  if len(tag_names) != len(ap):
+    raise ValueError(f'{len(ap)} per-tag values but {len(tag_names)} tag names')
+  order = [i for i in np.argsort(-support, kind='stable') if support[i] > 0]
+  rows = [[tag_names[i], _fmt(float(ap[i])), _fmt(float(f1[i])), _fmt(int(support[i]))]
+          for i in order]
+  return [_Heading(2, 'Content tags'),
+          _Para(f'mAP {_fmt(m.get("map"))} over {_fmt(m.get("tags"))} tags with a positive; '
+                f'F1 micro {_fmt(m.get("f1_micro"))}, macro {_fmt(m.get("f1_macro"))} at '
+                f'threshold {_fmt(m.get("threshold"))}; {_fmt(m.get("count"))} images with '
+                'known tags.'),
+          _Table(['tag', 'AP', 'F1', 'positives'], rows,
+                 summary=(f'{len(rows)} tags, most frequent first'
+                          if len(rows) > _FOLD_ROWS else ''))]
+
+
 def _caption_blocks(caption_metrics):
   blocks: list[Any] = [_Heading(2, 'Caption metrics')]
   values = list(caption_metrics.values())
@@ -283,9 +268,31 @@ def _sample_card(out_dir, i, sample):
       hit = bool(preds) and preds[0][0] == label
       verdict = f'true: {label} {"✓" if hit else "✗"}'
     lines.append((task, f'{guess}; {verdict}'))
+  for key, text in (sample.get('content') or {}).items():
+    lines.append((str(key), str(text)))
   for key, text in (sample.get('descriptions') or {}).items():
     lines.append((str(key), str(text)))
-  return _Card(src, title, lines)
+  strip = (_save_palette_strip(sample['palette'], out_dir, f'img/palette_{i:03d}.png')
+           if sample.get('palette') else None)
+  return _Card(src, title, lines, strip)
+
+
+def _save_palette_strip(palette, out_dir, src, size=(THUMBNAIL_SIZE, 16)):
+  """The palette's colours side by side, each as wide as its share (a grey ramp for
+  a black-and-white picture)."""
+  width, height = size
+  strip = np.full((height, width, 3), 255, np.uint8)
+  if palette['black_and_white']:
+    strip[:] = np.linspace(0, 255, width).astype(np.uint8)[None, :, None]
+  else:
+    total = sum(c['share'] for c in palette['colours']) or 1.0
+    left = 0
+    for c in palette['colours']:
+      right = left + round(width * c['share'] / total)
+      strip[:, left:right] = [int(c['hex'][k:k + 2], 16) for k in (1, 3, 5)]
+      left = right
+  Image.fromarray(strip).save(os.path.join(out_dir, src))
+  return src
 
 
 def _save_thumbnail(image, out_dir, src):
@@ -315,84 +322,3 @@ def _save_thumbnail(image, out_dir, src):
 
 def _slug(text: str) -> str:
   return re.sub(r'[^A-Za-z0-9_.-]', '_', text)
-
-
-# ---------------------------------------------------------------------------
-# Rendering.
-
-_NUMERIC = re.compile(r'^-?\d+(\.\d+)?$|^n/a$')
-
-
-def _render_html(blocks) -> str:
-  esc = html.escape  # quote=True: also safe inside attributes
-  out = ['<!doctype html>', '<html lang="en"><head><meta charset="utf-8">',
-         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-         '<title>wikiart-jax evaluation report</title>',
-         f'<style>{_CSS}</style></head><body>']
-  for b in blocks:
-    if isinstance(b, _Heading):
-      out.append(f'<h{b.level}>{esc(b.text)}</h{b.level}>')
-    elif isinstance(b, _Para):
-      out.append(f'<p>{esc(b.text)}</p>')
-    elif isinstance(b, _Figure):
-      # Linked so a large matrix (50 artists) opens at full resolution.
-      out.append(f'<p><a href="{esc(b.src)}"><img class="figure" '
-                 f'src="{esc(b.src)}" alt="{esc(b.alt)}"></a></p>')
-    elif isinstance(b, _Table):
-      head = ''.join(f'<th>{esc(h)}</th>' for h in b.header)
-      rows = ''.join(
-          '<tr>' + ''.join(
-              f'<td class="num">{esc(str(c))}</td>' if _NUMERIC.match(str(c))
-              else f'<td>{esc(str(c))}</td>' for c in row) + '</tr>'
-          for row in b.rows)
-      table = f'<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
-      if b.summary:
-        table = (f'<details><summary>{esc(b.summary)}</summary>{table}'
-                 '</details>')
-      out.append(table)
-    elif isinstance(b, _Cards):
-      out.append('<div class="grid">')
-      for c in b.cards:
-        img = (f'<img src="{esc(c.src)}" alt="{esc(c.title)}">' if c.src else
-               '<p class="missing">image unavailable</p>')
-        items = ''.join(f'<li><b>{esc(k)}</b>: {esc(v)}</li>'
-                        for k, v in c.lines)
-        out.append(f'<div class="card">{img}<h4>{esc(c.title)}</h4>'
-                   f'<ul>{items}</ul></div>')
-      out.append('</div>')
-  out.append('</body></html>\n')
-  return '\n'.join(out)
-
-
-_MD_SPECIAL = re.compile(r'([\\`*_\[\]|~#])')
-
-
-def _md(text: Any) -> str:
-  """Escapes text for Markdown: no raw HTML, no emphasis, no table breaks."""
-  text = html.escape(str(text), quote=False).replace('\n', ' ')
-  return _MD_SPECIAL.sub(r'\\\1', text)
-
-
-def _render_markdown(blocks) -> str:
-  out = []
-  for b in blocks:
-    if isinstance(b, _Heading):
-      out.append(f'{"#" * b.level} {_md(b.text)}\n')
-    elif isinstance(b, _Para):
-      out.append(f'{_md(b.text)}\n')
-    elif isinstance(b, _Figure):
-      out.append(f'![{_md(b.alt)}]({b.src})\n')
-    elif isinstance(b, _Table):
-      lines = ['| ' + ' | '.join(_md(h) for h in b.header) + ' |',
-               '|' + '---|' * len(b.header)]
-      lines += ['| ' + ' | '.join(_md(c) for c in row) + ' |'
-                for row in b.rows]
-      out.append('\n'.join(lines) + '\n')
-    elif isinstance(b, _Cards):
-      for c in b.cards:
-        out.append(f'#### {_md(c.title)}\n')
-        out.append(f'![{_md(c.title)}]({c.src})\n' if c.src else
-                   '*image unavailable*\n')
-        out.append('\n'.join(f'- **{_md(k)}**: {_md(v)}' for k, v in c.lines)
-                   + '\n')
-  return '\n'.join(out)

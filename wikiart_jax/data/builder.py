@@ -6,7 +6,9 @@ parquet files). Each image is decoded, resized so its shorter side is
 `resize_shorter` (never upscaled) and stored as JPEG, so training decodes small
 files. Labels are int32 class ids, -1 when missing: style, artist (the slug
 before the first `_`, or the parquet's artist column), artist23 (ArtGAN's
-23-artist subtask), genre; year (-1 = unknown); title and path as text.
+23-artist subtask), genre; year (-1 = unknown); title and path as text; the
+content tags as float32 [T] targets and masks over text/subjects.py's tags
+(`tags`, `tags_mask`: all 0, unknown, where prepare had nothing to say).
 
 The vocabularies, per-split class counts and the list of skipped images are
 stored in the dataset's `metadata.json` (tfds MetadataDict), so label ids never
@@ -31,6 +33,7 @@ from wikiart_jax.data import dataset
 from wikiart_jax.data import hf_parquet
 from wikiart_jax.data import images
 from wikiart_jax.data import splits
+from wikiart_jax.text import subjects
 
 LABELS = ('style', 'artist', 'artist23', 'genre')
 # Smaller images are thumbnails or broken downloads, not paintings.
@@ -45,13 +48,33 @@ class _Stats:
   skipped: list = dataclasses.field(default_factory=list)
 
 
+def read_records(source: str, raw_dir: str, split_dir: str = '', *, val_fraction: float,
+                 seed: int, test_fraction: float) -> tuple[list[splits.Record], dict]:
+  """Label records (no pixels) of every split, and the reader's report.
+
+  Args:
+    source: the builder config, 'artgan' or 'hf_parquet'.
+    raw_dir, split_dir, val_fraction, seed, test_fraction: as `Wikiart` takes them.
+  """
+  if source == 'artgan':
+    return splits.read_artgan_source(raw_dir, split_dir, val_fraction=val_fraction,
+                                     seed=seed, test_fraction=test_fraction)
+  records = list(hf_parquet.read_hf_parquet(
+      raw_dir, val_fraction=val_fraction, seed=seed, with_images=False,
+      test_fraction=test_fraction))
+  report = {'images': len(records),
+            **{f'{s}_images': sum(r.split == s for r in records) for s in splits.SPLITS}}
+  return records, report
+
+
 class Wikiart(tfds.core.GeneratorBasedBuilder):
   """WikiArt style / artist / genre, from the ArtGAN tree or huggan parquet."""
 
   name = dataset.DATASET_NAME
   VERSION = tfds.core.Version(dataset.DATASET_VERSION)
   RELEASE_NOTES = {'1.0.0': 'Pre-resized JPEG, int32 labels, -1 = missing.',
-                   '1.1.0': 'A test split: the held-out images divided into val and test.'}
+                   '1.1.0': 'A test split: the held-out images divided into val and test.',
+                   '1.2.0': 'Content-tag targets and masks (tags, tags_mask).'}
   BUILDER_CONFIGS = [
       tfds.core.BuilderConfig(
           name='artgan', description='ArtGAN WikiArt folder tree + split CSVs.'),
@@ -62,7 +85,8 @@ class Wikiart(tfds.core.GeneratorBasedBuilder):
   def __init__(self, *, raw_dir: str, split_dir: str = '',
                resize_shorter: int = 320, val_fraction: float = 0.3,
                test_fraction: float = 0.5, seed: int = 0, num_threads: int | None = None,
-               provenance: dict | None = None, max_pixels: int | None = None, **kwargs):
+               provenance: dict | None = None, max_pixels: int | None = None,
+               tag_targets=None, **kwargs):
     """Builder reading `raw_dir`; kwargs go to tfds (config, data_dir, ...).
 
     Args:
@@ -76,6 +100,8 @@ class Wikiart(tfds.core.GeneratorBasedBuilder):
       provenance: where the raw data came from, stored in the metadata so a
         later `prepare` can tell whether this dataset is the one it wants.
       max_pixels: larger images are skipped (default images.MAX_PIXELS).
+      tag_targets: record key -> (target, mask) float32 [T] (data/tag_targets.py);
+        None or empty = no tag targets (the vocabulary then lists no tags).
     """
     self._raw_dir = raw_dir
     self._split_dir = split_dir
@@ -86,6 +112,7 @@ class Wikiart(tfds.core.GeneratorBasedBuilder):
     self._num_threads = num_threads or os.cpu_count() or 1
     self._provenance = provenance or {}
     self._max_pixels = max_pixels
+    self._tag_targets = dict(tag_targets or {})
     super().__init__(**kwargs)
 
   def build_params(self) -> dict:
@@ -105,6 +132,9 @@ class Wikiart(tfds.core.GeneratorBasedBuilder):
                                          encoding_format='jpeg'),
             **{task: label() for task in LABELS},
             'year': label(),
+            'tags': tfds.features.Tensor(shape=(len(subjects.TAG_KEYS),), dtype=np.float32),
+            'tags_mask': tfds.features.Tensor(shape=(len(subjects.TAG_KEYS),),
+                                              dtype=np.float32),
             'title': tfds.features.Text(),
             'path': tfds.features.Text(),
         }),
@@ -112,18 +142,10 @@ class Wikiart(tfds.core.GeneratorBasedBuilder):
     )
 
   def _read_records(self) -> tuple[list[splits.Record], dict]:
-    """Label records (no pixels) of both splits, and the reader's report."""
-    if self.builder_config.name == 'artgan':
-      return splits.read_artgan_source(
-          self._raw_dir, self._split_dir, val_fraction=self._val_fraction,
-          seed=self._seed, test_fraction=self._test_fraction)
-    records = list(hf_parquet.read_hf_parquet(
-        self._raw_dir, val_fraction=self._val_fraction, seed=self._seed,
-        with_images=False, test_fraction=self._test_fraction))
-    report = {'images': len(records),
-              **{f'{s}_images': sum(r.split == s for r in records)
-                 for s in splits.SPLITS}}
-    return records, report
+    """Label records (no pixels) of every split, and the reader's report."""
+    return read_records(self.builder_config.name, self._raw_dir, self._split_dir,
+                        val_fraction=self._val_fraction, seed=self._seed,
+                        test_fraction=self._test_fraction)
 
   def _artist23_names(self, records) -> list[str]:
     """ArtGAN's artist_class.txt order when present, else sorted names."""
@@ -139,6 +161,7 @@ class Wikiart(tfds.core.GeneratorBasedBuilder):
     del dl_manager  # nothing to download: the user brings the raw data
     records, report = self._read_records()
     vocab = splits.build_vocabularies(records)
+    vocab.tags = list(subjects.TAG_KEYS) if self._tag_targets else []
     artist23 = self._artist23_names(records)
     self._index = {
         'style': {n: i for i, n in enumerate(vocab.style)},
@@ -152,6 +175,7 @@ class Wikiart(tfds.core.GeneratorBasedBuilder):
         'build': self.build_params(),
         'split_report': report,
         'class_counts': {},
+        'tag_counts': {},
         'skipped': [],
     })
     if self.builder_config.name == 'hf_parquet':
@@ -205,6 +229,8 @@ class Wikiart(tfds.core.GeneratorBasedBuilder):
 
   def _generate_examples(self, split: str, records):
     stats = _Stats()
+    unknown = np.zeros(len(subjects.TAG_KEYS), np.float32)
+    tagged, positives = 0, np.zeros(len(subjects.TAG_KEYS), np.int64)
     total = len(records) if isinstance(records, list) else None
     progress = tqdm.tqdm(self._encode_all(records), total=total, unit=' img',
                          desc=f'wikiart {split}: resize + encode')
@@ -217,10 +243,15 @@ class Wikiart(tfds.core.GeneratorBasedBuilder):
       labels = {task: self._label(task, getattr(record, task)) for task in LABELS}
       for task, value in labels.items():
         stats.counts[task][value] += 1
+      tags, tags_mask = self._tag_targets.get(record.key, (unknown, unknown))
+      tagged += bool(tags_mask.any())
+      positives += (tags >= 0.5) & (tags_mask > 0)
       yield record.key, {
           'image': result,
           **labels,
           'year': -1 if record.year is None else int(record.year),
+          'tags': tags,
+          'tags_mask': tags_mask,
           'title': record.title or '',
           'path': record.key,
       }
@@ -236,3 +267,5 @@ class Wikiart(tfds.core.GeneratorBasedBuilder):
                'missing': stats.counts[task][-1]}
         for task in LABELS}
     meta['skipped'].extend(stats.skipped)
+    meta['tag_counts'][split] = {'images': tagged,
+                                 'positives': dict(zip(subjects.TAG_KEYS, positives.tolist()))}

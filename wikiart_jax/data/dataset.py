@@ -15,7 +15,7 @@ import numpy as np
 from wikiart_jax.data import metadata
 
 DATASET_NAME = 'wikiart'
-DATASET_VERSION = '1.1.0'  # 1.1.0: train / val / test
+DATASET_VERSION = '1.2.0'  # 1.1.0: train / val / test; 1.2.0: content-tag targets
 # Which builder config reads each data.source; the synthetic set is an ArtGAN tree.
 BUILDER_CONFIG = {'synthetic': 'artgan', 'artgan': 'artgan', 'hf_parquet': 'hf_parquet'}
 REPORT = 'prepare_report.json'  # written last by prepare: a finished build has it
@@ -118,16 +118,24 @@ def read_metadata(path: str) -> dict:
 
 def provenance(data_config, workdir: str) -> dict:
   """What identifies the raw data: the synthetic settings, or the folders."""
-  if data_config.source == 'synthetic':
-    return {'source': 'synthetic', **data_config.synthetic.to_dict(),
-            'resize_shorter': data_config.resize_shorter,
-            'test_fraction': data_config.test_fraction}
   absolute = lambda p: os.path.abspath(p) if p else ''
-  return {'source': data_config.source,
-          'raw_dir': absolute(raw_dir(data_config, workdir)),
-          'split_dir': absolute(data_config.split_dir),
-          'resize_shorter': data_config.resize_shorter,
-          'test_fraction': data_config.test_fraction}
+  if data_config.source == 'synthetic':
+    found = {'source': 'synthetic', **data_config.synthetic.to_dict(),
+             'resize_shorter': data_config.resize_shorter,
+             'test_fraction': data_config.test_fraction}
+  else:
+    found = {'source': data_config.source,
+             'raw_dir': absolute(raw_dir(data_config, workdir)),
+             'split_dir': absolute(data_config.split_dir),
+             'resize_shorter': data_config.resize_shorter,
+             'test_fraction': data_config.test_fraction}
+  # The tag sources, only when set: a dataset built without them is the same as before.
+  if data_config.tags.clip_from:
+    found['tags_clip_from'] = data_config.tags.clip_from
+    found['tags_clip_lang'] = data_config.tags.clip_lang
+  if data_config.caption.artemis_csv:
+    found['artemis_csv'] = absolute(data_config.caption.artemis_csv)
+  return found
 
 
 def load_info(config, workdir: str) -> DatasetInfo:

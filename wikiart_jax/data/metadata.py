@@ -14,7 +14,7 @@ import os
 import re
 import unicodedata
 
-from wikiart_jax.core import GENRES, STYLE_FOLDER_ALIASES, STYLES, TASKS
+from wikiart_jax.core import GENRES, STYLE_FOLDER_ALIASES, STYLES, TAGS, TASKS
 from wikiart_jax.text import artist_names
 
 # Years outside this range are catalogue numbers (`p-5533`), not dates.
@@ -173,6 +173,8 @@ class Vocabularies:
   artist: list[str]  # slugs
   genre: list[str]
   artist_names: list[str]  # display names, parallel to `artist`
+  # Content-tag keys (text/subjects.py) when the dataset has tag targets, else empty.
+  tags: list[str] = dataclasses.field(default_factory=list)
 
   def __post_init__(self):
     if len(self.artist) != len(self.artist_names):
@@ -182,7 +184,7 @@ class Vocabularies:
     table = artist_names.table()
     self.artist_names = [table[repair_mojibake(slug)][0] if repair_mojibake(slug) in table
                          else name for slug, name in zip(self.artist, self.artist_names)]
-    for task in TASKS:
+    for task in (*TASKS, TAGS):
       names = getattr(self, task)
       if len(set(names)) != len(names):
         raise ValueError(f'duplicate names in the {task} vocabulary')
@@ -230,7 +232,8 @@ class Vocabularies:
   def from_json(cls, path: str) -> 'Vocabularies':
     with open(path, encoding='utf-8') as f:
       data = json.load(f)
-    missing = {f.name for f in dataclasses.fields(cls)} - set(data)
+    # Files written before the tag task have no 'tags': a dataset without tag targets.
+    missing = {f.name for f in dataclasses.fields(cls)} - set(data) - {TAGS}
     if missing:
       raise ValueError(f'{path}: vocabulary file lacks {sorted(missing)}')
-    return cls(**{f.name: data[f.name] for f in dataclasses.fields(cls)})
+    return cls(**{f.name: data[f.name] for f in dataclasses.fields(cls) if f.name in data})

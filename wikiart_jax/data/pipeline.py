@@ -11,7 +11,9 @@ Eval: each example once, in storage order, the last global batch padded with
 rows whose labels are all -1.
 
 Batches are dicts of numpy arrays for THIS process: 'image' float32 [b,S,S,3]
-(normalised as the backbone was trained), 'style' 'artist' 'genre' 'year' int32 [b];
+(normalised as the backbone was trained), 'style' 'artist' 'genre' 'year' and
+'period' (the year's 25-year bin) int32 [b], and, when the dataset has tag
+targets, 'tags' and 'tags_mask' float32 [b, T]; -1 and a zero mask mean unknown.
 `parallel.sharding.to_global` turns them into global jax.Arrays.
 
 No TensorFlow: the records are read with `tfds.builder_from_directory(...)
@@ -24,9 +26,10 @@ import sys
 import grain
 import numpy as np
 
-from wikiart_jax.core import TASKS
+from wikiart_jax.core import PERIOD, TAGS, TAGS_MASK, TASKS
 from wikiart_jax.data import augment
 from wikiart_jax.data import dataset
+from wikiart_jax.metrics import period as period_lib
 
 LABELS = (*TASKS, 'year')
 # Kept only for captioning: reference descriptions need the title (and ArtEmis the path).
@@ -44,11 +47,27 @@ def open_split(path: str, split: str):
       split, decoders={'image': tfds.decode.SkipDecoding()})
 
 
-def _labels(example, keep_text: bool = False) -> dict:
+def _labels(example, keep_text: bool = False, num_tags: int = 0) -> dict:
   labels = {k: np.int32(example[k]) for k in LABELS}
+  labels[PERIOD] = period_lib.bin_of(labels['year'])
+  if num_tags:
+    for key in (TAGS, TAGS_MASK):
+      value = example.get(key)
+      labels[key] = (np.zeros(num_tags, np.float32) if value is None
+                     else np.asarray(value, np.float32))
   if keep_text:
     labels.update({k: _as_bytes(example.get(k, b'')) for k in TEXT})
   return labels
+
+
+def padding_labels(num_tags: int = 0) -> dict:
+  """The labels of a padding row: all unknown."""
+  return _labels({k: -1 for k in LABELS}, num_tags=num_tags)
+
+
+def num_tags_of(path: str) -> int:
+  """How many tags the prepared dataset at `path` has targets for (0: none)."""
+  return len(dataset.info_from_dir(path).vocab.tags)
 
 
 def _as_bytes(value) -> bytes:
@@ -61,37 +80,39 @@ class TrainTransform(grain.transforms.RandomMap):
   """Decode + random crop/flip/jitter + normalise; rng from grain per index."""
 
   def __init__(self, image_size: int, keep_text: bool = False,
-               norm: augment.Normalization = augment.IMAGENET):
+               norm: augment.Normalization = augment.IMAGENET, num_tags: int = 0):
     self.image_size = image_size
     self.keep_text = keep_text
     self.norm = norm
+    self.num_tags = num_tags
 
   def random_map(self, element, rng: np.random.Generator):
     image = augment.train_transform(
         augment.decode(element['image']), self.image_size, rng, self.norm)
-    return {'image': image, **_labels(element, self.keep_text)}
+    return {'image': image, **_labels(element, self.keep_text, self.num_tags)}
 
 
 class EvalTransform(grain.transforms.Map):
   """Decode + resize-shorter + centre crop; a padding row -> labels -1."""
 
   def __init__(self, image_size: int, keep_text: bool = False,
-               norm: augment.Normalization = augment.IMAGENET):
+               norm: augment.Normalization = augment.IMAGENET, num_tags: int = 0):
     self.image_size = image_size
     self.keep_text = keep_text
     self.norm = norm
+    self.num_tags = num_tags
 
   def map(self, element):
     if not element:
       size = self.image_size
       row = {'image': np.zeros((size, size, 3), np.float32),
-             **{k: np.int32(-1) for k in LABELS}}
+             **padding_labels(self.num_tags)}
       if self.keep_text:
         row.update({k: b'' for k in TEXT})
       return row
     image = augment.eval_transform(augment.decode(element['image']), self.image_size,
                                    self.norm)
-    return {'image': image, **_labels(element, self.keep_text)}
+    return {'image': image, **_labels(element, self.keep_text, self.num_tags)}
 
 
 class _Padded:
@@ -199,7 +220,8 @@ def train_dataset(path: str, data_config, *, process_index: int = 0,
   # Augment before taking this process's share, so the rng of an example is
   # keyed by its global position and does not depend on the process count.
   ds = ds.random_map(TrainTransform(data_config.image_size,
-                                    keep_text=caption_transform is not None, norm=norm),
+                                    keep_text=caption_transform is not None, norm=norm,
+                                    num_tags=num_tags_of(path)),
                      seed=seed)
   if caption_transform is not None:
     ds = ds.random_map(caption_transform, seed=seed + 1)
@@ -237,7 +259,8 @@ def eval_dataset(path: str, data_config, split: str = 'val', *,
   n = len(source)
   padded = -(-n // batch) * batch
   ds = grain.MapDataset.source(_Padded(source, padded))
-  ds = ds.map(EvalTransform(data_config.image_size, keep_text=keep_text, norm=norm))
+  ds = ds.map(EvalTransform(data_config.image_size, keep_text=keep_text, norm=norm,
+                            num_tags=num_tags_of(path)))
   ds = ds[process_index::process_count]
   return _to_iter(ds, local, data_config, drop_remainder=False)
 

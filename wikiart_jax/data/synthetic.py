@@ -4,6 +4,11 @@ Each picture carries its three labels in independent visual cues that a tiny ViT
 learns from 32-px crops in minutes: the style is the brush texture (27 textures),
 the genre the composition (10 layouts of up to four colour roles), the artist the
 palette (a hue pair per artist; colour jitter keeps hue, so palettes survive it).
+The compositions draw recognisable subjects (a sea and a boat, trees, a house, a
+figure, flowers, a sun or a night sky ...), some by chance, and `tags.csv` lists
+exactly those of each picture: the content tags' ground truth (text/subjects.py
+keys). Years, where a name has one, fall in the artist's working life, so each
+style's pictures date from its real period.
 Files, names and split files follow the real ArtGAN tree, so the real reader
 ingests them unchanged, including its odd cases (no year, `(1)` duplicates,
 `not_detected_<id>` titles, images without a genre row).
@@ -17,6 +22,7 @@ from PIL import Image
 from wikiart_jax import atomic
 from wikiart_jax.core import GENRES, STYLE_FOLDER_ALIASES, STYLES
 from wikiart_jax.data import synthetic_paint
+from wikiart_jax.data import tag_targets
 
 # Written last and whole by `render_dataset`: a tree without it is unfinished.
 COMPLETE_FILE = 'style_train.csv'
@@ -105,6 +111,12 @@ def paint(style: str, artist_slug: str, genre: str, size: int,
     size: side in pixels.
     rng: np.random.Generator for everything random in the picture.
   """
+  return paint_with_subjects(style, artist_slug, genre, size, rng)[0]
+
+
+def paint_with_subjects(style: str, artist_slug: str, genre: str, size: int,
+                        rng: np.random.Generator) -> tuple[np.ndarray, tuple[str, ...]]:
+  """`paint`, and the keys of the subjects it drew (sorted)."""
   if artist_slug not in _ARTISTS:
     raise ValueError(f'no synthetic artist {artist_slug!r}')
   return synthetic_paint.paint_picture(style, genre, _ARTISTS[artist_slug][2], size, rng)
@@ -130,8 +142,9 @@ def render_dataset(out_dir: str, *, images_per_style: int, image_size: int, seed
   """Renders the synthetic WikiArt tree and its ArtGAN split files into out_dir.
 
   Writes `<Style>/<artist-slug>_<title-slug>[-<year>][(n)].jpg` (JPEG quality 95),
-  style_class.txt / genre_class.txt (`index Name`) and style_{train,val}.csv /
-  genre_{train,val}.csv (`path,index`). About 10% of the images have no genre row.
+  style_class.txt / genre_class.txt (`index Name`), style_{train,val}.csv /
+  genre_{train,val}.csv (`path,index`) and tags.csv (`path,tags`: the subjects
+  drawn, ';'-separated). About 10% of the images have no genre row.
   The same arguments always give the same bytes.
 
   Args:
@@ -151,6 +164,7 @@ def render_dataset(out_dir: str, *, images_per_style: int, image_size: int, seed
   if not 0 < val_fraction < 1:
     raise ValueError(f'val_fraction must be in (0, 1), got {val_fraction}')
   rows = {name: [] for name in ('style_train', 'style_val', 'genre_train', 'genre_val')}
+  drawn = {}
   artists_seen = set()
   n = images_per_style
   n_val = min(max(1, round(val_fraction * n)), n - 1)
@@ -184,7 +198,8 @@ def render_dataset(out_dir: str, *, images_per_style: int, image_size: int, seed
       used.add(stem)
       artists_seen.add(artist)
       path = f'{folder}/{stem}.jpg'
-      pixels = paint(style, artist, genre, image_size, np.random.default_rng([seed, si, j]))
+      pixels, drawn[path] = paint_with_subjects(style, artist, genre, image_size,
+                                                np.random.default_rng([seed, si, j]))
       Image.fromarray(pixels).save(os.path.join(out_dir, path), quality=95)
       split = 'val' if is_val[j] else 'train'
       rows[f'style_{split}'].append(f'{path},{si}')
@@ -193,6 +208,7 @@ def render_dataset(out_dir: str, *, images_per_style: int, image_size: int, seed
   for name, classes in (('style', STYLES), ('genre', GENRES)):
     atomic.write_text(os.path.join(out_dir, f'{name}_class.txt'),
                       ''.join(f'{i} {c}\n' for i, c in enumerate(classes)))
+  tag_targets.write_labels(os.path.join(out_dir, tag_targets.LABELS_FILE), drawn)
   # COMPLETE_FILE last: its presence says that the tree is complete (prepare reads it so).
   for name in sorted(rows, key=lambda n: f'{n}.csv' == COMPLETE_FILE):
     atomic.write_text(os.path.join(out_dir, f'{name}.csv'),

@@ -1,7 +1,7 @@
 """Procedural painting for the synthetic set: texture = style, layout = genre, palette = artist.
 
 `paint_picture` draws one small picture from a style, a genre and an artist's two
-hues. Each cue is independent of the others, so a tiny ViT can learn all three
+hues, and says which subjects it drew. Each cue is independent of the others, so a tiny ViT can learn all three
 from 32-px crops; textures scale brightness rather than replace colour wherever
 they can, so the palette and the layout stay visible under every style. The
 genre layouts and the canvas live in synthetic_layouts.py.
@@ -12,6 +12,7 @@ import functools
 
 import numpy as np
 
+from wikiart_jax.data import synthetic_subjects
 from wikiart_jax.data.synthetic_layouts import LAYOUTS, Canvas, boundary
 
 
@@ -255,12 +256,12 @@ def _palette(hues, rng):
 
 
 def paint_picture(style: str, genre: str, hues, size: int,
-                  rng: np.random.Generator) -> np.ndarray:
-  """Paints one picture: uint8 [size, size, 3].
+                  rng: np.random.Generator) -> tuple[np.ndarray, tuple[str, ...]]:
+  """Paints one picture: (uint8 [size, size, 3], the subjects drawn, sorted).
 
   Args:
     style: a STYLES name (picks the texture).
-    genre: a GENRES name (picks the composition).
+    genre: a GENRES name (picks the composition and its subjects).
     hues: the artist's two palette hues, in degrees.
     size: side in pixels.
     rng: np.random.Generator for everything random in the picture.
@@ -268,7 +269,9 @@ def paint_picture(style: str, genre: str, hues, size: int,
   for kind, name, table in (('style', style, TEXTURES), ('genre', genre, LAYOUTS)):
     if name not in table:
       raise ValueError(f'no synthetic {kind} {name!r}')
-  c = Canvas(size, rng, _palette(hues, rng))
+  # The artist's four colours, then the subjects' own (roles 4 and up).
+  colours = np.array([rgb for _, rgb in synthetic_subjects.COLOURS], np.float32)
+  c = Canvas(size, rng, np.concatenate([_palette(hues, rng), colours]))
   LAYOUTS[genre](c)
   img = TEXTURES[style](c, c.pal[c.roles])
-  return np.round(np.clip(img, 0, 1) * 255).astype(np.uint8)
+  return np.round(np.clip(img, 0, 1) * 255).astype(np.uint8), tuple(sorted(c.tags))

@@ -20,16 +20,22 @@ class EvalBatch:
   Attributes:
     local: this process's rows (numpy): 'image', the labels, and 'title' / 'path'
       when an evaluator asked for text.
-    labels: every process's labels, task -> int [B] (-1 = missing or padding).
+    labels: every process's labels, task -> int [B] (-1 = missing or padding), and
+      'year' [B] (-1 unknown), and 'tags' / 'tags_mask' [B, T] when the dataset has
+      tag targets.
     probs: every process's class probabilities, head -> [B, C].
     context: this process's rows of the captioner's context, or None.
     local_probs: this process's rows of `probs` (None: the same as `probs`).
+    tags: every process's tag probabilities [B, T], or None (no tag head).
+    period: every process's period-bin probabilities [B, P], or None (no period head).
   """
   local: dict[str, Any]
   labels: dict[str, Any]
   probs: dict[str, Any]
   context: Any = None
   local_probs: dict[str, Any] | None = None
+  tags: Any = None
+  period: Any = None
 
   @property
   def own_probs(self) -> dict[str, Any]:

@@ -1,9 +1,10 @@
 """Builds the configured evaluators and runs them over a split in one pass.
 
-`config.eval.evaluators` names them ('classification', 'calibration', 'caption';
-'caption' runs when the model has a captioner; 'calibration' fits temperatures on
-val and applies val's on test); `config.eval.zero_shot_from` adds the
-zero-shot CLIP baseline. Each batch is read once, the forward pass
+`config.eval.evaluators` names them ('classification', 'calibration', 'caption',
+'tags', 'period'; each of the last three runs when the model has a captioner, a tag
+head, a period head; 'calibration' fits temperatures on val and applies val's on
+test); `config.eval.zero_shot_from` adds the zero-shot CLIP baseline. Each batch is
+read once, the forward pass
 (`inference.forward.make_step`) runs once, and every evaluator sees the result;
 probabilities and labels are gathered from every process, the captioner's
 context stays per process.
@@ -18,7 +19,7 @@ import ml_collections
 import numpy as np
 from tqdm import tqdm
 
-from wikiart_jax.core import TASKS
+from wikiart_jax.core import PERIOD, TAGS, TAGS_MASK, TASKS
 from wikiart_jax.data import augment
 from wikiart_jax.data import pipeline
 from wikiart_jax.evaluators.base import EvalBatch, Evaluator
@@ -26,12 +27,14 @@ from wikiart_jax.evaluators.calibration import CalibrationEvaluator
 from wikiart_jax.evaluators.captions import CaptionEvaluator
 from wikiart_jax.evaluators import zero_shot as zero_shot_eval
 from wikiart_jax.evaluators.classification import ClassificationEvaluator
+from wikiart_jax.evaluators.period import PeriodEvaluator
+from wikiart_jax.evaluators.tags import TagEvaluator
 from wikiart_jax.inference import describer as describer_lib
 from wikiart_jax.inference import zero_shot
 from wikiart_jax.models import parts as parts_lib
 from wikiart_jax.parallel import sharding
 
-NAMES = ('classification', 'calibration', 'caption')
+NAMES = ('classification', 'calibration', 'caption', TAGS, PERIOD)
 
 
 @dataclasses.dataclass
@@ -51,7 +54,8 @@ class Evaluation:
 def build(config: ml_collections.ConfigDict, vocab, parts: parts_lib.ModelParts, params, *,
           caption_tokenizer=None, style_to_family: np.ndarray | None = None,
           norm: augment.Normalization = augment.IMAGENET, split: str = 'val',
-          temperatures: dict[str, float] | None = None) -> list[Evaluator]:
+          temperatures: dict[str, float] | None = None,
+          tag_threshold: float | None = None) -> list[Evaluator]:
   """The evaluators of `config.eval.evaluators` for the model `parts` at `params`,
   and the zero-shot CLIP baseline when `config.eval.zero_shot_from` is set.
 
@@ -66,12 +70,14 @@ def build(config: ml_collections.ConfigDict, vocab, parts: parts_lib.ModelParts,
       `temperatures` (those val fitted for this checkpoint; None: no calibration).
     temperatures: head -> temperature, applied to the heads' probabilities by the
       caption evaluator's faithfulness check too.
+    tag_threshold: the tags' F1 threshold chosen on val (for test); None = choose.
   """
   names = tuple(config.eval.evaluators)
   unknown = [n for n in names if n not in NAMES]
   if unknown:
     raise ValueError(f'config.eval.evaluators: unknown {unknown}; expected some of {NAMES}')
   out: list[Evaluator] = []
+  heads = params['heads']
   for name in names:
     if name == 'classification':
       out.append(ClassificationEvaluator(vocab.num_classes, style_to_family))
@@ -91,6 +97,10 @@ def build(config: ml_collections.ConfigDict, vocab, parts: parts_lib.ModelParts,
               if config.eval.caption.clip_from else None)
       out.append(CaptionEvaluator(writer, vocab, config.data.caption.languages, clip=clip,
                                   norm=norm))
+    elif name == TAGS and TAGS in heads:  # a model without the head has nothing to score
+      out.append(TagEvaluator(len(vocab.tags), tag_threshold))
+    elif name == PERIOD and PERIOD in heads:
+      out.append(PeriodEvaluator())
   if config.eval.zero_shot_from:
     out.append(zero_shot_eval.ZeroShotEvaluator(
         zero_shot.ZeroShotCLIP.from_pretrained(config.eval.zero_shot_from),
@@ -122,14 +132,16 @@ def run(evaluators: list[Evaluator], step, params, config: ml_collections.Config
     text = {k: batch.pop(k) for k in pipeline.TEXT if k in batch}
     global_batch = sharding.to_global(batch, mesh)
     prediction = step(params, global_batch)
-    labels = {task: global_batch[task] for task in TASKS}
-    probs, labels = sharding.to_host((prediction.probs, labels))
+    labels = {key: global_batch[key] for key in (*TASKS, 'year', TAGS, TAGS_MASK)
+              if key in global_batch}
+    probs, labels, tags, period = sharding.to_host(
+        (prediction.probs, labels, prediction.tags, prediction.period))
     context = (None if prediction.context is None
                else sharding.local_rows(prediction.context, mesh))
     local_probs = (None if jax.process_count() == 1 else jax.device_get(
         jax.tree.map(lambda a: sharding.local_rows(a, mesh), prediction.probs)))
     view = EvalBatch(local={**batch, **text}, labels=labels, probs=probs, context=context,
-                     local_probs=local_probs)
+                     local_probs=local_probs, tags=tags, period=period)
     for evaluator in evaluators:
       evaluator.update(view)
   metrics, lines, samples = {}, [], []

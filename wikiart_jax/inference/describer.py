@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Sequence
 
+from flax import nnx
 import ml_collections
 import numpy as np
 
@@ -38,6 +39,7 @@ class CaptionWriter:
       decoding: `config.eval.caption` (method, num_beams, length_penalty, top_p).
     """
     self.captioner = captioner
+    self._split = nnx.split(captioner)  # once: splitting per call cost more than decoding
     self.tokenizer = tokenizer
     self.max_len = max_len
     self.decoding = decoding
@@ -51,7 +53,7 @@ class CaptionWriter:
     prompt = tokenizer_lib.prompt_ids(self.tokenizer, lang)
     cfg = self.decoding
     out = generate.generate(
-        self.captioner, np.tile(prompt, (context.shape[0], 1)), context=context,
+        self._split, np.tile(prompt, (context.shape[0], 1)), context=context,
         max_new_tokens=self.max_len - len(prompt), eos_id=self._ids.eos, pad_id=self._ids.pad,
         method=cfg.method, num_beams=cfg.num_beams, length_penalty=cfg.length_penalty,
         top_p=cfg.top_p, logit_bias=self._bias)

@@ -222,7 +222,9 @@ def generate(model, input_ids, *, max_new_tokens: int, eos_id: int, pad_id: int,
 
   Args:
     model: any model with `init_cache` / `prefill` / `decode_step`: GPT2LMHeadModel,
-      GitForCausalLM or a Captioner.
+      GitForCausalLM or a Captioner; or its `nnx.split(model)` pair, which a caller
+      that generates again and again makes once (splitting the demo's captioner
+      took ~11 ms a call, more than its whole decoding loop).
     input_ids: [B, T] prompt ids (BOS, and a language tag, for the image-conditioned models).
     max_new_tokens: generated tokens per row (the output width).
     eos_id: the token that ends a row (kept in the output).
@@ -257,7 +259,7 @@ def generate(model, input_ids, *, max_new_tokens: int, eos_id: int, pad_id: int,
   padded = attention_mask is not None and not bool(np.all(np.asarray(attention_mask)))
   mask = jnp.asarray(attention_mask, jnp.int32) if padded else None
   bias = None if logit_bias is None else jnp.asarray(logit_bias, jnp.float32)
-  graphdef, state = nnx.split(model)
+  graphdef, state = model if isinstance(model, tuple) else nnx.split(model)
   return _generate(graphdef, state, input_ids, mask, context, images,
                    jax.random.key(0) if rng is None else rng, bias,
                    max_new_tokens=max_new_tokens, eos_id=int(eos_id), pad_id=int(pad_id),

@@ -18,10 +18,11 @@ from wikiart_jax.core import TASKS
 from wikiart_jax.data import augment
 from wikiart_jax.data import images as images_lib
 from wikiart_jax.data import metadata
-from wikiart_jax.metrics import calibration
+from wikiart_jax.inference import content
 from wikiart_jax.inference import describer as describer_lib
 from wikiart_jax.inference import forward as forward_lib
 from wikiart_jax.inference import supplied as supplied_lib
+from wikiart_jax.metrics import calibration
 from wikiart_jax.parallel import sharding
 from wikiart_jax.text import composer
 
@@ -86,19 +87,26 @@ class Predictor:
   def label_batch(self, rgbs: list[np.ndarray], *, k: int = 5,
                   names: list[str | None] | None = None) -> list[dict]:
     """Per image: {task: [{'label', 'prob'}] top-k, 'description': {lang: text},
-    and 'generated': {lang: text} when the model has a captioner}."""
+    'generated': {lang: text} when the model has a captioner, 'tags' (top-k, see
+    inference/content.py) with a tag head, 'period' (expected year, top-3 bins) with
+    a period head, and the 'palette' and 'light' measured from the pixels}."""
     prediction = self._forward(np.stack([self.preprocess(x) for x in rgbs]))
     facts = [self.supplied.title_and_year(n) for n in (names or [None] * len(rgbs))]
     described = describer_lib.describe(
         prediction, self.vocab, k=k, writer=self.writer, titles=[t for t, _ in facts],
         years=[y for _, y in facts], hedging=self.hedging, temperatures=self.temperatures)
     results = []
-    for d in described:
+    for row, (d, rgb) in enumerate(zip(described, rgbs)):
       record = {task: [{'label': self._names[task][i], 'prob': round(p, 6)}
                        for i, p in d.top[task]] for task in TASKS}
       record['description'] = d.description
       if d.generated:  # the learned captioner's, next to the composed one
         record['generated'] = d.generated
+      if prediction.tags is not None:
+        record['tags'] = content.top_tags(prediction.tags[row], self.vocab.tags, k)
+      if prediction.period is not None:
+        record['period'] = content.period_estimate(prediction.period[row])
+      record['palette'], record['light'] = content.palette_and_light(rgb)
       results.append(record)
     return results
 

@@ -28,14 +28,19 @@ def padded_length(num_tokens: int, multiple: int = CUDNN_PAD_MULTIPLE) -> int:
 
 
 def resolve_implementation(
-    implementation: str, dtype, head_dim: int) -> Literal['xla', 'cudnn']:
-  """Picks the concrete kernel for 'auto': cuDNN for bf16/fp16 on GPU, else XLA."""
+    implementation: str, dtype, head_dim: int,
+    platform: str | None = None) -> Literal['xla', 'cudnn']:
+  """Picks the concrete kernel for 'auto': cuDNN for bf16/fp16 on GPU, else XLA.
+
+  `platform` ('gpu', 'cpu', ...) is where the code will run; None = JAX's default
+  backend here (another one when lowering for a GPU from a CPU-only machine).
+  """
   if implementation not in _IMPLEMENTATIONS:
     raise ValueError(
         f'attention implementation must be one of {_IMPLEMENTATIONS}, got {implementation!r}')
   if implementation != 'auto':
     return implementation
-  on_gpu = jax.default_backend() == 'gpu'
+  on_gpu = (platform or jax.default_backend()) == 'gpu'
   half = jnp.dtype(dtype) in (jnp.dtype(jnp.bfloat16), jnp.dtype(jnp.float16))
   head_ok = head_dim % 8 == 0 and head_dim <= _CUDNN_MAX_HEAD_DIM
   return 'cudnn' if (on_gpu and half and head_ok) else 'xla'

@@ -250,7 +250,7 @@ class Captioner(nnx.Module):
   def prefill(self, input_ids: jax.Array, cache: KVCache, *, context: jax.Array | None = None,
               attention_mask: jax.Array | None = None) -> tuple[jax.Array, KVCache]:
     """Feeds the context [B, M, D] (`condition`) and the prompt (BOS and the language
-    tag): (text logits [B, T, V], cache)."""
+    tag): (logits [B, 1, V] at the prompt's last position, cache)."""
     refuse_padding(attention_mask, 'captioner')
     if context is None:
       raise ValueError('a Captioner needs its context (the backbone tokens)')

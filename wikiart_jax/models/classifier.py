@@ -1,25 +1,33 @@
 """The multi-task artwork classifier: a ViT backbone and one head per task.
 
 Parameters live under 'backbone/...' and 'heads/<task>/...' so staged unfreezing can
-label them by path.
+label them by path. Beside the softmax heads of TASKS, optional heads of their own
+kind: 'tags' (one sigmoid logit per content tag, pooled over the backbone's tokens:
+heads.PooledTagHead) and 'period' (softmax logits over the 25-year bins).
 """
 
 from collections.abc import Mapping, Sequence
+import math
 from typing import Any
 
 import jax
 import numpy as np
 from flax import nnx
 
+from wikiart_jax.core import PERIOD, TAGS
 from wikiart_jax.models import heads as heads_lib
 from wikiart_jax.models import vit as vit_lib
+
+# The tag head starts every tag at this probability (its bias): a typical tag is absent.
+TAG_PRIOR = 0.05
 
 
 class ArtClassifier(nnx.Module):
   """ViT -> {task: logits}; the style head may be hierarchical (style families)."""
 
   def __init__(self, model_config: Any, num_classes: Mapping[str, int], *,
-               style_names: Sequence[str] | None = None, rngs: nnx.Rngs):
+               style_names: Sequence[str] | None = None, num_tags: int = 0,
+               period_bins: int = 0, rngs: nnx.Rngs):
     """Builds the model.
 
     Args:
@@ -27,12 +35,15 @@ class ArtClassifier(nnx.Module):
       num_classes: task name ('style', 'artist', 'genre') -> number of classes.
       style_names: the style vocabulary in label order; required when
         model_config.hierarchical_style is set.
+      num_tags: the content tags of a 'tags' head; 0 = no such head.
+      period_bins: the bins of a 'period' head; 0 = no such head.
       rngs: parameter initialisation keys.
     """
     if not num_classes:
       raise ValueError('num_classes is empty: the classifier needs at least one task')
-    if 'style_family' in num_classes:
-      raise ValueError("'style_family' is reserved for the hierarchical style head")
+    for reserved in ('style_family', TAGS, PERIOD):
+      if reserved in num_classes:
+        raise ValueError(f'{reserved!r} is not a class task: it has its own head')
     self.backbone = vit_lib.ViT(vit_lib.ViTConfig.from_config(model_config), rngs=rngs)
     width = self.backbone.config.hidden_size
     hidden = int(model_config.head_hidden)
@@ -50,6 +61,13 @@ class ArtClassifier(nnx.Module):
             hidden=hidden, dropout=dropout, rngs=rngs)
       else:
         heads[task] = heads_lib.MLPHead(width, int(n), hidden=hidden,
+                                        dropout=dropout, rngs=rngs)
+    if num_tags:
+      heads[TAGS] = heads_lib.PooledTagHead(width, int(num_tags), hidden=hidden, dropout=dropout,
+                                            bias_init=math.log(TAG_PRIOR / (1 - TAG_PRIOR)),
+                                            rngs=rngs)
+    if period_bins:
+      heads[PERIOD] = heads_lib.MLPHead(width, int(period_bins), hidden=hidden,
                                         dropout=dropout, rngs=rngs)
     self.heads = nnx.Dict(heads)
     self.head_dropout = dropout
@@ -75,7 +93,8 @@ class ArtClassifier(nnx.Module):
 
     Returns:
       (outputs, aux). outputs: task -> float32 logits [B, classes] (log-probabilities
-      for a hierarchical 'style', plus 'style_family' logits); aux: 'pooled', 'tokens'
+      for a hierarchical 'style', plus 'style_family' logits; 'tags' are sigmoid
+      logits [B, T], 'period' softmax logits over the bins); aux: 'pooled', 'tokens'
       and any requested extras.
     """
     if not deterministic and self.head_dropout > 0 and rngs is None:
@@ -92,6 +111,9 @@ class ArtClassifier(nnx.Module):
       aux['attention'] = features.attention
     outputs = {}
     for task, head in self.heads.items():
+      if isinstance(head, heads_lib.PooledTagHead):
+        outputs[task] = head(features.tokens, deterministic=deterministic, rngs=rngs)
+        continue
       out = head(features.pooled, deterministic=deterministic, rngs=rngs)
       if isinstance(head, heads_lib.HierarchicalStyleHead):
         outputs[task], outputs['style_family'] = out

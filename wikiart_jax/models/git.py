@@ -135,12 +135,13 @@ class GitForCausalLM(nnx.Module):
     """Feeds the image tokens `context` [B, N, hidden] (`encode_images`) and the prompt.
 
     Returns:
-      (logits [B, T, vocab] at the prompt's positions, the cache).
+      (logits [B, 1, vocab] at the prompt's last position, all that decoding reads;
+      the cache).
     """
     refuse_padding(attention_mask, 'GIT')
     if context is None:
       raise ValueError('GIT needs images or image_tokens (the projected image tokens)')
-    return self(input_ids, prefix_embeds=context, cache=cache, text_logits_only=True)
+    return self(input_ids, prefix_embeds=context, cache=cache, last_logits_only=True)
 
   def decode_step(self, input_ids: jax.Array, cache: KVCache) -> tuple[jax.Array, KVCache]:
     """Appends [B, T] tokens (T = 1 when decoding): (logits [B, T, vocab], cache)."""
@@ -150,7 +151,8 @@ class GitForCausalLM(nnx.Module):
                prefix_embeds: jax.Array | None = None, attention_mask: jax.Array | None = None,
                cache: KVCache | None = None, positions: jax.Array | None = None,
                deterministic: bool = True, rngs: nnx.Rngs | None = None,
-               text_logits_only: bool = False) -> tuple[jax.Array, KVCache | None]:
+               text_logits_only: bool = False,
+               last_logits_only: bool = False) -> tuple[jax.Array, KVCache | None]:
     """Runs the decoder on new text tokens, after the image on the first call.
 
     Args:
@@ -165,10 +167,12 @@ class GitForCausalLM(nnx.Module):
       rngs: dropout keys (read only when `deterministic` is False).
       text_logits_only: skip the LM head on the image tokens (nobody reads their
         logits when captioning; with a vocabulary-wide head that is most of its cost).
+      last_logits_only: the LM head on the last position alone (a prompt's prefill).
 
     Returns:
-      (logits [B, N + T, vocab] float32 over image then text tokens, or [B, T, vocab]
-      with `text_logits_only`; the cache or None).
+      (logits [B, N + T, vocab] float32 over image then text tokens, [B, T, vocab]
+      with `text_logits_only`, or [B, 1, vocab] with `last_logits_only`; the cache
+      or None).
     """
     if input_ids.shape[1] > self.config.max_position_embeddings:
       # Out-of-range position ids would embed as NaN instead of failing.
@@ -193,7 +197,9 @@ class GitForCausalLM(nnx.Module):
 
     mask, new_valid = attention_mask_for(valid, cache, bidirectional=num_prefix)
     x, cache = run_layers(self.layers, x, mask, cache, new_valid, deterministic, rngs)
-    if text_logits_only:
+    if last_logits_only:
+      x = x[:, -1:]
+    elif text_logits_only:
       x = x[:, x.shape[1] - input_ids.shape[1]:]
     logits = self.output(x).astype(jnp.float32)
     if cache is not None:

@@ -119,13 +119,14 @@ class GPT2LMHeadModel(nnx.Module):
     ids that count only its real tokens, as transformers' generate does.
 
     Returns:
-      (logits [B, T, vocab] at the prompt's positions, the cache).
+      (logits [B, 1, vocab] at the prompt's last position, all that decoding reads;
+      the cache).
     """
     if attention_mask is not None:
       pads = input_ids.shape[1] - jnp.sum(attention_mask, axis=1).astype(jnp.int32)
       cache = cache.replace(position_offset=pads)
     return self(input_ids, attention_mask=attention_mask, prefix_embeds=context, cache=cache,
-                text_logits_only=True)
+                last_logits_only=True)
 
   def decode_step(self, input_ids: jax.Array, cache: KVCache) -> tuple[jax.Array, KVCache]:
     """Appends [B, T] tokens (T = 1 when decoding): (logits [B, T, vocab], cache)."""
@@ -135,7 +136,8 @@ class GPT2LMHeadModel(nnx.Module):
                prefix_embeds: jax.Array | None = None, cache: KVCache | None = None,
                positions: jax.Array | None = None, deterministic: bool = True,
                rngs: nnx.Rngs | None = None,
-               text_logits_only: bool = False) -> tuple[jax.Array, KVCache | None]:
+               text_logits_only: bool = False,
+               last_logits_only: bool = False) -> tuple[jax.Array, KVCache | None]:
     """Runs the model on new tokens, optionally after a prefix and/or a cache.
 
     Args:
@@ -149,10 +151,12 @@ class GPT2LMHeadModel(nnx.Module):
       deterministic: disables dropout when True.
       rngs: dropout keys (only read when `deterministic` is False).
       text_logits_only: skip the LM head on the prefix positions (unused when captioning).
+      last_logits_only: the LM head on the last position alone (a prompt's prefill:
+        the head is the model's largest matrix, and only its last row is read).
 
     Returns:
-      (logits [B, P + T, vocab] float32, or [B, T, vocab] with `text_logits_only`;
-      the updated cache or None).
+      (logits [B, P + T, vocab] float32, [B, T, vocab] with `text_logits_only`, or
+      [B, 1, vocab] with `last_logits_only`; the updated cache or None).
     """
     x = self.wte(input_ids)
     valid = (jnp.ones(input_ids.shape, bool) if attention_mask is None
@@ -170,8 +174,20 @@ class GPT2LMHeadModel(nnx.Module):
 
     mask, new_valid = attention_mask_for(valid, cache)
     x, cache = run_layers(self.h, x, mask, cache, new_valid, deterministic, rngs)
-    if text_logits_only:
+    if last_logits_only:
+      x = x[:, -1:]
+    elif text_logits_only:
       x = x[:, x.shape[1] - input_ids.shape[1]:]
     x = self.ln_f(x)
-    logits = self.wte.attend(x) if self.lm_head is None else self.lm_head(x)
+    logits = self._tied_logits(x) if self.lm_head is None else self.lm_head(x)
     return logits.astype(jnp.float32), cache
+
+  def _tied_logits(self, x: jax.Array) -> jax.Array:
+    """x [..., n_embd] against the token table as stored ([vocab, n_embd]).
+
+    Not `wte.attend` (x @ table.T): at batch 1, XLA's CPU backend fused that
+    transpose into the decoding loop and copied the whole table (154 MB for GPT-2
+    small) at every token; contracting the stored layout directly reads it once.
+    """
+    x, table = self.wte.promote_dtype((x, self.wte.embedding[...]), dtype=self.wte.dtype)
+    return jnp.einsum('...d,vd->...v', x, table)

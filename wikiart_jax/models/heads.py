@@ -1,7 +1,8 @@
-"""Classification heads on the pooled backbone features.
+"""Classification heads on the backbone's features.
 
-Heads run in float32 whatever the backbone's compute dtype: they are cheap, and the
-1,119-way artist logits lose ranking precision in bfloat16.
+The class heads read the pooled features; the content-tag head reads every token
+(`PooledTagHead`). Heads run in float32 whatever the backbone's compute dtype:
+they are cheap, and the 1,119-way artist logits lose ranking precision in bfloat16.
 """
 
 from collections.abc import Mapping, Sequence
@@ -18,7 +19,7 @@ class MLPHead(nnx.Module):
   """Linear, or Linear-GELU-Dropout-Linear when `hidden` > 0; float32 logits."""
 
   def __init__(self, in_features: int, num_classes: int, *, hidden: int = 0,
-               dropout: float = 0.0, rngs: nnx.Rngs):
+               dropout: float = 0.0, bias_init: float = 0.0, rngs: nnx.Rngs):
     if num_classes < 1:
       raise ValueError(f'a head needs at least one class, got {num_classes}')
     if hidden > 0:
@@ -29,8 +30,11 @@ class MLPHead(nnx.Module):
     self.dropout = nnx.Dropout(dropout)
     # Zero-initialised classifier (big_vision's head_zeroinit): every head starts at
     # the uniform prediction, so no task dominates the first steps of the sum of losses.
+    # A sigmoid head starts at a prior instead (`bias_init`, RetinaNet's): most tags
+    # are absent from most pictures.
     self.output = nnx.Linear(in_features, num_classes,
-                             kernel_init=nnx.initializers.zeros, rngs=rngs)
+                             kernel_init=nnx.initializers.zeros,
+                             bias_init=nnx.initializers.constant(bias_init), rngs=rngs)
 
   def __call__(self, x: jax.Array, *, deterministic: bool = True,
                rngs: nnx.Rngs | None = None) -> jax.Array:
@@ -39,6 +43,33 @@ class MLPHead(nnx.Module):
       x = jax.nn.gelu(self.hidden(x), approximate=False)
       x = self.dropout(x, deterministic=deterministic, rngs=rngs)
     return self.output(x)
+
+
+class PooledTagHead(nnx.Module):
+  """Multi-label logits pooled over the tokens: a tag is there if some part shows it.
+
+  Each token gets a score per tag (an `MLPHead` applied token by token); a tag's
+  logit is their log-sum-exp pooling, (1/r) log(mean_i exp(r s_i)), plus a bias:
+  a smooth maximum over the picture's parts (r -> infinity) that still lets every
+  token learn (multiple-instance pooling, Pinheiro & Collobert 2015). A boat in
+  one corner is found by the tokens that see it, not by the CLS token alone,
+  which the class heads keep busy with style, artist and genre.
+  """
+
+  def __init__(self, in_features: int, num_tags: int, *, hidden: int = 0,
+               dropout: float = 0.0, bias_init: float = 0.0, sharpness: float = 5.0,
+               rngs: nnx.Rngs):
+    self.scores = MLPHead(in_features, num_tags, hidden=hidden, dropout=dropout, rngs=rngs)
+    self.bias = nnx.Param(jnp.full((num_tags,), bias_init, jnp.float32))
+    self.sharpness = float(sharpness)
+
+  def __call__(self, tokens: jax.Array, *, deterministic: bool = True,
+               rngs: nnx.Rngs | None = None) -> jax.Array:
+    """tokens [B, N, D] -> float32 logits [B, T]."""
+    scores = self.scores(tokens, deterministic=deterministic, rngs=rngs)  # [B, N, T]
+    r = self.sharpness
+    pooled = (jax.nn.logsumexp(r * scores, axis=1) - jnp.log(scores.shape[1])) / r
+    return pooled + self.bias[...]
 
 
 def style_family_index(

@@ -15,10 +15,14 @@ it has:
 
 `context` is what the model is conditioned on (GIT's projected image tokens,
 a captioner's `condition(...)`); only a bare GPT-2 takes a left-padded prompt
-(`attention_mask`).
+(`attention_mask`). `prefill` may return the logits of the prompt's last
+position alone ([B, 1, vocab]): generation reads nothing else, and the LM head
+is the largest matrix of a small decoder.
 """
 
 from __future__ import annotations
+
+import math
 
 import flax.struct
 import jax
@@ -30,7 +34,10 @@ class KVCache:
   """Pre-allocated keys/values of every layer: a pytree that jit can carry.
 
   Attributes:
-    keys: per layer, [B, S, heads, head_dim] with S the maximum length.
+    keys: per layer, [B, heads, S, head_dim] with S the maximum length: head-major,
+      the layout both attention products read, so a decoding step appends its
+      slot and never transposes the whole cache (XLA did, every step, for the
+      token-major [B, S, heads, head_dim]: 8x the weights' traffic at GIT-base batch 8).
     values: same shapes as `keys`.
     valid: [B, S] bool, True where a slot holds a real (non-padding) token.
     index: int32 scalar, the number of slots already written.
@@ -51,7 +58,7 @@ class KVCache:
   def create(cls, *, num_layers: int, batch_size: int, max_length: int, num_heads: int,
              head_dim: int, dtype='float32') -> 'KVCache':
     """Returns an empty cache of `max_length` slots."""
-    shape = (batch_size, max_length, num_heads, head_dim)
+    shape = (batch_size, num_heads, max_length, head_dim)
     zeros = tuple(jnp.zeros(shape, dtype) for _ in range(num_layers))
     return cls(keys=zeros, values=zeros, valid=jnp.zeros((batch_size, max_length), bool),
                index=jnp.zeros((), jnp.int32), num_prefix=jnp.zeros((), jnp.int32),
@@ -90,15 +97,39 @@ def attention_mask_for(token_valid: jax.Array, cache: KVCache | None, *,
 def attend(q: jax.Array, k: jax.Array, v: jax.Array, mask: jax.Array,
            layer_cache: tuple[jax.Array, jax.Array] | None,
            index) -> tuple[jax.Array, tuple | None]:
-  """Masked softmax attention over [B, T, heads, head_dim]; appends to the cache if given."""
-  if layer_cache is not None:
-    at = (0, index, 0, 0)
-    k = jax.lax.dynamic_update_slice(layer_cache[0], k.astype(layer_cache[0].dtype), at)
-    v = jax.lax.dynamic_update_slice(layer_cache[1], v.astype(layer_cache[1].dtype), at)
-    layer_cache = (k, v)
-    k, v = k.astype(q.dtype), v.astype(q.dtype)
-  out = jax.nn.dot_product_attention(q, k, v, mask=mask)
-  return out, layer_cache
+  """Masked softmax attention over [B, T, heads, head_dim]; appends to the cache if given.
+
+  Without a cache this is `jax.nn.dot_product_attention` (training, CLIP's text
+  tower). With one, the T new keys/values are written head-major at `index` and
+  the same XLA attention (float32 logits and softmax, the same large negative
+  for masked slots) reads the cache in that layout.
+  """
+  if layer_cache is None:
+    return jax.nn.dot_product_attention(q, k, v, mask=mask), None
+  at = (0, 0, index, 0)
+  head_major = lambda x, like: jnp.swapaxes(x, 1, 2).astype(like.dtype)
+  k = jax.lax.dynamic_update_slice(layer_cache[0], head_major(k, layer_cache[0]), at)
+  v = jax.lax.dynamic_update_slice(layer_cache[1], head_major(v, layer_cache[1]), at)
+  return _cached_attention(q, k.astype(q.dtype), v.astype(q.dtype), mask), (k, v)
+
+
+def _cached_attention(q: jax.Array, k: jax.Array, v: jax.Array, mask: jax.Array) -> jax.Array:
+  """softmax(q k^T / sqrt(head_dim)) v for q [B, T, N, H] and a cache's k, v [B, N, S, H].
+
+  The numerics of `jax.nn.dot_product_attention`'s XLA path (mask [B, 1, T, S]).
+  """
+  logits_dtype = jnp.promote_types(q.dtype, jnp.float32)
+  logits = jnp.einsum('btnh,bnsh->bnts', q, k, preferred_element_type=logits_dtype)
+  logits = logits * jnp.array(1.0 / math.sqrt(q.shape[-1]), logits_dtype)
+  logits = jnp.where(mask, logits, _large_negative(logits_dtype))
+  probs = jax.nn.softmax(logits.astype(jnp.float32), axis=-1).astype(v.dtype)
+  return jnp.einsum('bnts,bnsh->btnh', probs, v)
+
+
+def _large_negative(dtype) -> jax.Array:
+  """What masked logits become: -0.7 x the dtype's max (capped to float32), as JAX's."""
+  limit = min(float(jnp.finfo(dtype).max), float(jnp.finfo(jnp.float32).max))
+  return jnp.asarray(-0.7 * limit, dtype)
 
 
 def run_layers(layers, x: jax.Array, mask: jax.Array, cache: KVCache | None,

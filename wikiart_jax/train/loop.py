@@ -28,6 +28,7 @@ from wikiart_jax.data import pipeline
 from wikiart_jax.data import prepare
 from wikiart_jax.evaluators import calibration as calibration_eval
 from wikiart_jax.evaluators import runner as evaluators
+from wikiart_jax.inference import clip_tags
 from wikiart_jax.inference import forward
 from wikiart_jax.metrics import calibration
 from wikiart_jax.models import parts as parts_lib
@@ -38,10 +39,12 @@ from wikiart_jax.train import summaries
 from wikiart_jax.train import trainer as trainer_lib
 
 
-def prepare_once(config: ml_collections.ConfigDict, workdir: str) -> dataset.DatasetInfo:
-  """Builds the dataset (and the demo caption tokenizer) on process 0 only; its info."""
+def prepare_once(config: ml_collections.ConfigDict, workdir: str,
+                 finish: bool = False) -> dataset.DatasetInfo:
+  """Builds the dataset (with CLIP tag scores when data.tags.clip_from is set, and the
+  demo caption tokenizer) on process 0 only; its info. `finish`: as `prepare.prepare`."""
   if jax.process_index() == 0:
-    prepare.prepare(config, workdir)
+    prepare.prepare(config, workdir, finish=finish, make_tag_scorer=clip_tags.from_config)
     if config.model.captioner != 'none':
       tokenizer_lib.tokenizer_source(config.data.caption,
                                      dataset.load_info(config, workdir).vocab, workdir)
@@ -111,11 +114,13 @@ def _train_iter(config, workdir: str, run: RunSetup):
 
 def evaluate_params(config, workdir: str, run: RunSetup, step_fn, params,
                     caption_tokenizer=None, split: str = 'val', *,
-                    step: int | None = None) -> evaluators.Evaluation:
+                    step: int | None = None,
+                    tag_threshold: float | None = None) -> evaluators.Evaluation:
   """Runs the configured evaluators on `params` (checkpoint `step`) over `split`.
 
   On val the heads' temperatures are fitted and saved for `step` in the workdir
-  (metrics/calibration.py); on test those of `step` are applied.
+  (metrics/calibration.py); on test those of `step` are applied, and the tags are
+  scored at `tag_threshold`, the one val chose, when given.
   """
   temperatures = (calibration.load_temperatures(workdir, step)
                   if split != 'val' and step is not None else None)
@@ -123,7 +128,7 @@ def evaluate_params(config, workdir: str, run: RunSetup, step_fn, params,
                            caption_tokenizer=caption_tokenizer,
                            style_to_family=run.style_to_family,
                            norm=run.record.normalization, split=split,
-                           temperatures=temperatures)
+                           temperatures=temperatures, tag_threshold=tag_threshold)
   evaluation = evaluators.run(built, step_fn, params, config, workdir, run.info, run.mesh,
                               split=split, norm=run.record.normalization)
   fitted = calibration_eval.temperatures_of(evaluation.metrics)
@@ -248,7 +253,8 @@ def _report_test(config, workdir: str, run: RunSetup, ckpt, state, eval_step,
   params = reader.restore_params(step, checkpointing.abstract_like(state.params))
   reader.close()
   evaluation = evaluate_params(config, workdir, run, eval_step, params, caption_tokenizer,
-                               split='test', step=step)
+                               split='test', step=step,
+                               tag_threshold=report.tag_threshold(step))
   report.write_eval(step, evaluation.metrics, run.info.vocab, samples=evaluation.samples,
                     split='test')
   print(f'step {step} test: {evaluation.line}', flush=True)

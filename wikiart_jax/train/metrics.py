@@ -72,14 +72,15 @@ def _task_accuracy_fn(task: str):
   return fn
 
 
-def make_train_metrics(tasks: Sequence[str],
-                       scalars: Sequence[str] = ()) -> type[clu_metrics.Collection]:
+def make_train_metrics(tasks: Sequence[str], scalars: Sequence[str] = (),
+                       loss_only: Sequence[str] = ()) -> type[clu_metrics.Collection]:
   """Builds a `clu.metrics.Collection` class for training summaries.
 
   Fields: `loss` (mean of the step's total loss), `learning_rate` (last value),
   `<task>_loss` and `<task>_accuracy` (masked means over labelled examples,
-  labels -1 excluded) for each task, and `<name>` (mean) for each extra scalar
-  such as 'grad_norm'.
+  labels -1 excluded) for each task, `<task>_loss` alone for each task of
+  `loss_only` (the multi-label tags, which have no top-1), and `<name>` (mean)
+  for each extra scalar such as 'grad_norm'.
 
   Inside the jitted step:
 
@@ -106,6 +107,8 @@ def make_train_metrics(tasks: Sequence[str],
   for task in tasks:
     fields[f'{task}_loss'] = MaskedMean.from_fun(_task_loss_fn(task))
     fields[f'{task}_accuracy'] = MaskedMean.from_fun(_task_accuracy_fn(task))
+  for task in loss_only:
+    fields[f'{task}_loss'] = MaskedMean.from_fun(_task_loss_fn(task))
   for name in scalars:
     if name in fields:
       raise ValueError(f'extra scalar {name!r} clashes with a built-in metric')

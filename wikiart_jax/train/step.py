@@ -16,7 +16,7 @@ import numpy as np
 import optax
 from flax import nnx
 
-from wikiart_jax.core import TASKS
+from wikiart_jax.core import PERIOD, TAGS, TAGS_MASK, TASKS
 from wikiart_jax.models import captioner as captioner_lib
 from wikiart_jax.models import parts as parts_lib
 from wikiart_jax.parallel import sharding
@@ -30,12 +30,32 @@ CaptionTrainMetrics = metrics_lib.make_train_metrics(
     TASKS, scalars=('grad_norm', 'caption_loss'))
 
 
-def _label_counts(batch: dict, style_to_family: np.ndarray | None) -> dict:
+def head_tasks(params) -> tuple[str, ...]:
+  """The tasks a model's parameters have a loss for: TASKS, then 'tags' and 'period'
+  when it has those heads."""
+  heads = params['heads']
+  return TASKS + tuple(t for t in (TAGS, PERIOD) if t in heads)
+
+
+def train_metrics_class(tasks, captioning: bool):
+  """The TrainMetrics of a model with these tasks (tags have a loss, no accuracy)."""
+  if tuple(tasks) == TASKS:  # the common shapes, built once at import
+    return CaptionTrainMetrics if captioning else TrainMetrics
+  return metrics_lib.make_train_metrics(
+      [t for t in tasks if t != TAGS],
+      scalars=('grad_norm', 'caption_loss') if captioning else ('grad_norm',),
+      loss_only=[TAGS] if TAGS in tasks else [])
+
+
+def _label_counts(batch: dict, style_to_family: np.ndarray | None, tasks=TASKS) -> dict:
   """Valid labels per task over the whole (global) batch: the loss denominators.
 
-  A task with no label in the batch has count 0; its loss is 0 (losses.py).
+  A task with no label in the batch has count 0; its loss is 0 (losses.py). For
+  tags, the images with at least one known tag.
   """
-  counts = {t: jnp.sum(batch[t] >= 0).astype(jnp.float32) for t in TASKS}
+  counts = {t: jnp.sum(batch[t] >= 0).astype(jnp.float32) for t in tasks if t != TAGS}
+  if TAGS in tasks:
+    counts[TAGS] = jnp.sum(jnp.any(batch[TAGS_MASK] > 0, axis=-1)).astype(jnp.float32)
   if style_to_family is not None:
     counts['style_family'] = counts['style']
   if 'caption_mask' in batch:
@@ -65,6 +85,8 @@ def make_train_step(parts: parts_lib.ModelParts, tx: optax.GradientTransformatio
       None lets jit follow its inputs.
   """
   accum = int(train_config.grad_accum_steps)
+  tasks = head_tasks(parts.params)
+  metrics_cls = train_metrics_class(tasks, 'captioner' in parts.params)
 
   def loss_fn(params, micro, key, denominators):
     if trainable is not None:
@@ -75,7 +97,7 @@ def make_train_step(parts: parts_lib.ModelParts, tx: optax.GradientTransformatio
     loss, per_task = losses.multitask_loss(
         outputs, micro, train_config, style_to_family=style_to_family,
         denominators=denominators)
-    means = {t: per_task[t] for t in TASKS}
+    means = {t: per_task[t] for t in tasks}
     if model.captioner is not None:
       # Teacher forcing on the backbone's tokens (and the heads' predictions when
       # configured); padding is masked out.
@@ -91,7 +113,7 @@ def make_train_step(parts: parts_lib.ModelParts, tx: optax.GradientTransformatio
   grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
 
   def train_step(state: state_lib.TrainState, batch: dict):
-    denominators = _label_counts(batch, style_to_family)
+    denominators = _label_counts(batch, style_to_family, tasks)
     (loss, (means, outputs)), grads = accumulation.accumulate_gradients(
         lambda params, micro, key: grad_fn(params, micro, key, denominators),
         state.params, batch, accum, jax.random.fold_in(dropout_key, state.step))
@@ -99,12 +121,11 @@ def make_train_step(parts: parts_lib.ModelParts, tx: optax.GradientTransformatio
     params = optax.apply_updates(state.params, updates)
     # (sum, count) per task: the means were taken over the batch's label counts.
     task_loss = {t: (means[t] * jnp.maximum(denominators[t], 1.0), denominators[t])
-                 for t in TASKS}
+                 for t in tasks}
     extra = {'caption_loss': means['caption']} if 'caption' in means else {}
-    metrics_cls = CaptionTrainMetrics if extra else TrainMetrics
     metrics = metrics_cls.single_from_model_output(
         loss=loss, learning_rate=schedule(state.step), logits=outputs,
-        labels={t: batch[t] for t in TASKS}, task_loss=task_loss,
+        labels={t: batch[t] for t in tasks if t != TAGS}, task_loss=task_loss,
         grad_norm=optax.global_norm(grads), **extra)
     new_state = state.replace(step=state.step + 1, params=params, opt_state=opt_state)
     return new_state, metrics

@@ -17,6 +17,8 @@ import ml_collections
 import numpy as np
 
 from wikiart_jax import plots
+from wikiart_jax.core import PERIOD, TAGS
+from wikiart_jax.metrics import period as period_lib
 from wikiart_jax.train import tracking
 
 
@@ -76,6 +78,17 @@ class RunSummary:
       with open(self._path, encoding='utf-8') as f:
         self._payload.update(json.load(f))
 
+  def tag_threshold(self, step: int) -> float | None:
+    """The tags' F1 threshold val chose at `step` (training's evaluation first, then
+    mode=eval's), for scoring test alike; None when val has none."""
+    entries = sorted((h for h in self._payload['history'] if h['step'] == step),
+                     key=lambda h: h.get('mode') == 'eval')
+    for entry in entries:
+      threshold = entry['eval'].get(TAGS, {}).get('threshold')
+      if threshold is not None:
+        return float(threshold)
+    return None
+
   def write_train(self, step: int, scalars: dict[str, float]) -> None:
     self.writer.write_scalars(step, {f'train/{k}': v for k, v in scalars.items()})
     self._payload['train'] = {k: _jsonable(v) for k, v in scalars.items()}
@@ -121,8 +134,9 @@ class RunSummary:
     if not self._is_writer:
       return
     images = {}
-    names = {'style': vocab.style, 'genre': vocab.genre, 'artist': vocab.artist_names}
-    for task, top_n in (('style', None), ('genre', None), ('artist', 50)):
+    names = {'style': vocab.style, 'genre': vocab.genre, 'artist': vocab.artist_names,
+             PERIOD: period_lib.bin_labels()}
+    for task, top_n in (('style', None), ('genre', None), ('artist', 50), (PERIOD, None)):
       if task not in metrics:
         continue
       fig = plots.confusion_figure(

@@ -17,7 +17,7 @@ from wikiart_jax.data import images as images_lib
 from wikiart_jax.metrics import ratings
 
 OUTPUTS = ('result', 'description', 'style', 'artist', 'genre', 'picture', 'overlay',
-           'status')
+           'tags', 'period', 'content', 'status')
 
 
 def _config(**serve):
@@ -70,6 +70,14 @@ def test_good_image_matches_the_predictor(demo):  # pylint: disable=redefined-ou
     want = {r['label'].replace('_', ' '): r['prob'] for r in expected[task]}
     assert out[task] == pytest.approx(want, rel=1e-5) and len(want) == 5
   assert out['overlay'].shape == (384, 384, 3) and out['overlay'].dtype == np.uint8
+  # Beside the top-5 lists: the top tags, the top period bins, year, palette and light.
+  assert out['tags'] == pytest.approx({t['en']: t['prob'] for t in expected['tags']}, rel=1e-5)
+  assert out['period'] == pytest.approx(
+      {b['label']: b['prob'] for b in expected['period']['top']}, rel=1e-5)
+  assert f"about {expected['period']['year']}" in out['content']
+  assert 'Palette' in out['content'] and 'Light' in out['content']
+  for colour in expected['palette']['colours']:
+    assert colour['hex'] in out['content'] and colour['fr'] in out['content']
   french = app.Demo.switch_language(out['result'], 'Français')
   assert french == expected['description']['fr'] != out['description']
 
@@ -91,6 +99,7 @@ def test_bad_uploads_give_a_status_line(demo, tmp_path, name, content, message):
   assert out['status'].startswith('Error: ') and message in out['status']
   assert '\n' not in out['status']
   assert out['result'] is None and out['description'] == '' and out['overlay'] is None
+  assert out['tags'] is None and out['period'] is None and out['content'] == ''
 
 
 def test_no_upload_asks_for_one(demo):  # pylint: disable=redefined-outer-name
@@ -175,6 +184,14 @@ def test_busy_port_is_a_one_line_error(trained_workdir):  # pylint: disable=rede
 def test_missing_model_names_the_workdir(tmp_path):
   with pytest.raises(FileNotFoundError, match='vocab.json is missing'):
     app.Demo(_config(), str(tmp_path))
+
+
+def test_content_of_a_black_and_white_picture():
+  result = {'palette': {'black_and_white': True, 'colours': []},
+            'light': {'lightness': 0.5, 'contrast': 0.2, 'saturation': 0.0}}
+  shown = app.content_html(result)
+  assert 'black and white' in shown and 'lightness 0.50' in shown and 'Expected' not in shown
+  assert app.tag_scores(result) is None and app.period_scores(result) is None
 
 
 def test_learned_description_is_shown_beside_the_composed_one():

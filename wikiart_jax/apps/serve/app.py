@@ -1,5 +1,9 @@
 """The web demo: describe an artwork, show where the model looked, rate descriptions.
 
+Beside the top-5 lists of style, artist and genre, the page shows the top content
+tags and period bins (when the model has those heads), the expected year, and the
+palette and light measured from the pixels.
+
 `Demo` holds the restored model and the functions the page calls (tests call
 them directly); `build_blocks(demo)` lays out the Gradio page. Everything the
 page needs is served by this process: no CDN fonts or scripts, no analytics.
@@ -11,6 +15,8 @@ import os
 # Read by gradio when a Blocks is made, and by its analytics calls: off, whatever
 # the environment says; set before any gradio import can run.
 os.environ['GRADIO_ANALYTICS_ENABLED'] = 'False'
+
+import html  # pylint: disable=g-import-not-at-top
 
 import gradio as gr  # pylint: disable=g-import-not-at-top
 import ml_collections
@@ -76,6 +82,43 @@ def _display(rgb: np.ndarray) -> np.ndarray:
   return np.asarray(Image.fromarray(rgb).resize(size, Image.Resampling.LANCZOS))
 
 
+def tag_scores(result: dict) -> dict[str, float] | None:
+  """The tags as the page lists them ({English phrase: probability}); None without a tag head."""
+  if 'tags' not in result:
+    return None
+  return {t['en']: t['prob'] for t in reversed(result['tags'])}
+
+
+def period_scores(result: dict) -> dict[str, float] | None:
+  """The top period bins ({'1850–1874': probability}); None without a period head."""
+  if 'period' not in result:
+    return None
+  return {b['label']: b['prob'] for b in reversed(result['period']['top'])}
+
+
+def content_html(result: dict) -> str:
+  """The expected year, the palette as swatches with their names and shares, and the light."""
+  parts = []
+  if 'period' in result:
+    parts.append(f"<p><b>Expected year</b>: about {result['period']['year']}</p>")
+  palette, light = result.get('palette'), result.get('light')
+  if palette is not None:
+    if palette['black_and_white']:
+      parts.append('<p><b>Palette</b>: black and white</p>')
+    else:
+      swatches = ''.join(
+          f'<span style="display:inline-block;margin-right:.8em">'
+          f'<span style="display:inline-block;width:1.2em;height:1.2em;vertical-align:middle;'
+          f'border:1px solid #888;background:{html.escape(c["hex"])}"></span> '
+          f'{html.escape(c["en"])} / {html.escape(c["fr"])} {c["share"]:.0%}</span>'
+          for c in palette['colours'])
+      parts.append(f'<p><b>Palette</b>: {swatches}</p>')
+  if light is not None:
+    parts.append('<p><b>Light</b>: ' + ', '.join(f'{k} {v:.2f}' for k, v in light.items())
+                 + '</p>')
+  return '\n'.join(parts)
+
+
 def shown_descriptions(result: dict) -> dict[str, str]:
   """Per language, the text on the page: the learned captioner's description with
   the composed one beside it, or the composed one alone."""
@@ -118,12 +161,13 @@ class Demo:
   # The describe tab.
 
   def describe(self, file_path: str | None, lang: str):
-    """Upload -> (result, description, style, artist, genre, image, overlay, status).
+    """Upload -> (result, description, style, artist, genre, image, overlay, tags,
+    period, content, status): the status line last, as API clients read it.
 
     Never raises for a bad upload: the status line says what is wrong and the
     other outputs are cleared, so the page (and the server) carry on.
     """
-    empty = (None, '', None, None, None, None, None)
+    empty = (None, '', None, None, None, None, None, None, None, '')
     if not file_path:
       return empty + ('Upload an image (JPEG, PNG, WebP, TIFF...) or pick an example.',)
     name = os.path.basename(file_path)
@@ -139,7 +183,8 @@ class Demo:
     overlay = rollout.overlay(rgb, result.pop('heatmap'))
     result['shown'] = shown_descriptions(result)
     return (result, result['shown'][LANGS.get(lang, 'en')], *labels,
-            _display(rgb), overlay, f'Described {name}.')
+            _display(rgb), overlay, tag_scores(result), period_scores(result),
+            content_html(result), f'Described {name}.')
 
   @staticmethod
   def switch_language(result: dict | None, lang: str) -> str:
@@ -244,9 +289,14 @@ def build_blocks(demo: Demo) -> gr.Blocks:
       with gr.Row():
         labels = [gr.Label(num_top_classes=TOP_K, label=f'{t.capitalize()}: top {TOP_K}',
                            elem_id=f'top-{t}') for t in TASKS]
+      with gr.Row():
+        tags = gr.Label(num_top_classes=TOP_K, label=f'What it shows: top {TOP_K} tags',
+                        elem_id='top-tags')
+        period = gr.Label(num_top_classes=3, label='Period: top 3', elem_id='top-period')
+        content = gr.HTML(elem_id='content')
       upload.change(demo.describe, [upload, lang],
-                    [result, description, *labels, picture, heat, status],
-                    api_name='describe')
+                    [result, description, *labels, picture, heat, tags, period, content,
+                     status], api_name='describe')
       lang.change(Demo.switch_language, [result, lang], [description],
                   api_visibility='private')
 
