@@ -101,6 +101,7 @@ def get_config() -> ml_collections.ConfigDict:
   model.caption_decoder.image_tokens = 'all'  # all | cls | grid<K>: CLS + patch grid pooled to KxK
   model.caption_decoder.label_tokens = False  # also feed the heads' predictions (soft label embeddings) as tokens
   model.caption_decoder.label_tokens_top1 = False  # those tokens are the heads' top-1 rows, not soft mixes
+  model.caption_decoder.content_tokens = True  # with label_tokens: a tag token and a period token too (when the heads exist)
   model.caption_decoder.max_positions = 512  # git: text positions; prefix: image tokens + text
   model.caption_decoder.dropout = 0.1
   model.attention = 'auto'  # auto (cuDNN on GPU with bf16, tokens padded to x16) | xla | cudnn
@@ -170,8 +171,13 @@ def get_config() -> ml_collections.ConfigDict:
   config.describe.genre_sure = 0.5  # at or above: "a landscape"
   config.describe.genre_probable = 0.25  # at or above: "probably a landscape"; below: no genre
   config.describe.period_range_spread = 15.0  # spread (years) up to which: "c. 1870-1895"
-  config.describe.period_part_spread = 30.0  # up to which: "late 19th century"
-  config.describe.period_century_spread = 60.0  # up to which: "19th century"; wider: no period
+  config.describe.period_part_spread = 30.0  # up to which: "late nineteenth century"
+  config.describe.period_century_spread = 60.0  # up to which: "nineteenth century"; wider: no period
+  config.describe.tag_sure = 0.5  # a content tag at or above: "with a boat"
+  config.describe.tag_probable = 0.3  # at or above: "perhaps a boat"; below: not named
+  config.describe.max_subjects = 2  # content tags named at most (the most probable)
+  config.describe.colour_share = 0.2  # a palette colour covering at least this share is named
+  config.describe.max_colours = 2  # palette colours named at most (the largest shares)
 
   config.embed = ml_collections.ConfigDict()
   config.embed.inputs = ''  # comma-separated image files or folders

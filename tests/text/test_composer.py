@@ -228,11 +228,11 @@ def test_the_period_phrase_in_sentences():
     return compose(known, lang, hedging=HEDGING)
   assert say('fr', 10).startswith(
       'Style impressionniste, œuvre de Claude Monet (vers 1870-1895), représentant')
-  assert say('en', 25).startswith('An Impressionist landscape by Claude Monet (late 19th '
+  assert say('en', 25).startswith('An Impressionist landscape by Claude Monet (late nineteenth '
                                   'century), with')
   assert say('fr', 25).startswith('Style impressionniste, œuvre de Claude Monet (fin du XIXe '
                                   'siècle), représentant')
-  assert say('en', 50).startswith('An Impressionist landscape by Claude Monet (19th century),')
+  assert say('en', 50).startswith('An Impressionist landscape by Claude Monet (nineteenth century),')
   assert '19' not in say('en', 90) and 'XIX' not in say('fr', 90)  # too vague to say
   # An exact year the caller supplies wins over the estimate.
   assert say('en', 10, year=1880).startswith('An Impressionist landscape by Claude Monet (1880)')
@@ -273,7 +273,8 @@ def test_sample_draws_every_shape_and_trait():
     (dict(lang='de'), "unknown language 'de'"),
     (dict(year=1919.5), 'year must be a whole number'),
     (dict(style_prob=1.5), 'style_prob must be a probability'),
-    (dict(period=Period(1880, 5)), 'needs the hedging limits'),
+    (dict(subjects=[('unicorn', 0.9)]), r"unknown content tags or colours \['unicorn'\]"),
+    (dict(colours=[('mauve', 0.5)]), r"unknown content tags or colours \['mauve'\]"),
 ])
 def test_bad_input_is_a_clear_value_error(kwargs, message):
   args = dict(style='Impressionism', artist_name='Claude Monet', genre='landscape')

@@ -11,14 +11,14 @@ LIMITS = dict(range_spread=15, part_spread=30, century_spread=60)
     (1882.0, 12.0, 'c. 1870-1895', 'vers 1870-1895'),
     (1882.0, 0.0, 'c. 1880-1885', 'vers 1880-1885'),
     (1880.0, 0.0, 'c. 1880', 'vers 1880'),
-    (1882.0, 20.0, 'late 19th century', 'fin du XIXe siècle'),
-    (1850.0, 20.0, 'mid 19th century', 'milieu du XIXe siècle'),
-    (1505.0, 30.0, 'early 16th century', 'début du XVIe siècle'),
-    (1900.0, 25.0, 'late 19th century', 'fin du XIXe siècle'),  # 1801-1900
-    (1901.0, 25.0, 'early 20th century', 'début du XXe siècle'),
-    (2003.0, 25.0, 'early 21st century', 'début du XXIe siècle'),
-    (1412.0, 45.0, '15th century', 'XVe siècle'),
-    (1999.0, 60.0, '20th century', 'XXe siècle'),
+    (1882.0, 20.0, 'late nineteenth century', 'fin du XIXe siècle'),
+    (1850.0, 20.0, 'mid nineteenth century', 'milieu du XIXe siècle'),
+    (1505.0, 30.0, 'early sixteenth century', 'début du XVIe siècle'),
+    (1900.0, 25.0, 'late nineteenth century', 'fin du XIXe siècle'),  # 1801-1900
+    (1901.0, 25.0, 'early twentieth century', 'début du XXe siècle'),
+    (2003.0, 25.0, 'early twenty-first century', 'début du XXIe siècle'),
+    (1412.0, 45.0, 'fifteenth century', 'XVe siècle'),
+    (1999.0, 60.0, 'twentieth century', 'XXe siècle'),
 ])
 def test_phrases_by_hand(year, spread, en, fr):
   w = period.when(None, period.Period(year, spread), **LIMITS)
@@ -43,7 +43,7 @@ def test_an_exact_year_wins_and_complements_agree():
   assert period.complement(r, 'fr') == 'réalisé vers 1870-1895'
   assert period.complement(r, 'fr', feminine=True) == 'réalisée vers 1870-1895'
   p = period.when(None, period.Period(1882.0, 20.0), **LIMITS)
-  assert period.complement(p, 'en') == 'from the late 19th century'
+  assert period.complement(p, 'en') == 'from the late nineteenth century'
   assert period.complement(p, 'fr') == 'de la fin du XIXe siècle'
   c = period.when(None, period.Period(1550.0, 50.0), **LIMITS)
   assert period.complement(c, 'fr') == 'du XVIe siècle'

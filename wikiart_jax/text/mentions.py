@@ -2,12 +2,17 @@
 
 `MentionReader.read(text, lang)` finds the styles (every adjective and movement
 name the composer writes), the genres, the artists (the vocabulary's display
-names, English and French), the years, the periods ("c. 1870-1895", "fin du XIXe
-siècle") and the quoted titles a description names; longest forms first, each
-found span masked so that "Post-Impressionism" is not also read as
-"Impressionism" and a name is not read as a style. `judge` compares them with what the model predicted and what
-the caller supplied: a description is faithful when every fact it names agrees,
-and it invents when it names a year or a title that is not in the metadata.
+names, English and French), the years, the periods ("c. 1870-1895", "late
+nineteenth century", "fin du XIXe siècle"), the content tags (the lexicon's
+phrases: "a boat", "des arbres"; "seascape" is a landscape with the sea), the
+colours ("blue", "bleus", "in black and white") and the quoted titles a
+description names; longest forms first, each found span masked so that
+"Post-Impressionism" is not also read as "Impressionism" and a name is not read
+as a style; the movements' trait phrases are masked before tags and colours
+("small dots of colour" is a trait, not a subject). `judge` compares them with
+what the model predicted, the pixels' palette and what the caller supplied: a
+description is faithful when every fact it names agrees, and it invents when it
+names a year or a title that is not in the metadata.
 """
 
 from __future__ import annotations
@@ -17,14 +22,21 @@ import re
 import unicodedata
 from typing import Sequence
 
+from wikiart_jax.core import LANGUAGES, PERIOD_STEP
+from wikiart_jax.text import colours as colours_lib
 from wikiart_jax.text import lexicon
+from wikiart_jax.text import period as period_lib
+from wikiart_jax.text import subjects as subjects_lib
+from wikiart_jax.text import traits as traits_lib
 
 _ARTICLE = re.compile(r"^(l'|le |la |les |the )")
 _NUMBER = re.compile(r'(?<![\w.])(\d+)(?![\w])')
 _RANGE = re.compile(r'(?:c\.|vers)\s*(\d{3,4})\s*[-–]\s*(\d{3,4})')
 _ABOUT = re.compile(r'(?:c\.|vers)\s*(\d{3,4})(?!\d)')
-_CENTURY_EN = re.compile(r'(?<!\w)(\d{1,2})(?:st|nd|rd|th) century')
-_CENTURY_FR = re.compile(r'(?<!\w)([ivxlc]+)e siècle')
+_PARTS = r'(?:(early|mid|late) )?'
+_CENTURY_EN = re.compile(_PARTS + r'(?<!\w)(\d{1,2}(?:st|nd|rd|th)|[a-z]+(?:-[a-z]+)?) century')
+_CENTURY_FR = re.compile(r'(?:(début|milieu|fin) du )?(?<!\w)([ivxlc]+)e siècle')
+_ORDINALS = {period_lib.ordinal(n): n for n in range(1, 22)}
 _QUOTED = (re.compile(r'“([^”]+)”'), re.compile(r'«\s*([^»]+?)\s*»'), re.compile(r'"([^"]+)"'),
            re.compile(r"(?:titled|intitulée?) '([^']+)'"))
 
@@ -63,8 +75,34 @@ def _genre_forms() -> dict[str, list[tuple[str, str]]]:
   }
 
 
+def _tag_forms() -> dict[str, list[tuple[str, str]]]:
+  """The phrases the composer writes for each tag, with and without their article."""
+  return {
+      'en': _sorted([(normalize(f), s.key) for s in subjects_lib.SUBJECTS.values()
+                     for f in (s.en, s.en_bare)]),
+      'fr': _sorted([(normalize(f), s.key) for s in subjects_lib.SUBJECTS.values()
+                     for f in (subjects_lib.french(s, a) for a in
+                               ('indefinite', 'definite', 'partitive', 'none'))]),
+  }
+
+
+def _colour_forms() -> dict[str, list[tuple[str, str]]]:
+  return {
+      'en': _sorted([('black and white', BLACK_AND_WHITE)]
+                    + [(c.en, c.key) for c in colours_lib.COLOURS.values()]),
+      'fr': _sorted([('noir et blanc', BLACK_AND_WHITE)]
+                    + [(f, c.key) for c in colours_lib.COLOURS.values() for f in c.fr_forms]),
+  }
+
+
+BLACK_AND_WHITE = 'black_and_white'  # what the colour reader names for the phrase
 STYLE_FORMS = _style_forms()
 GENRE_FORMS = _genre_forms()
+TAG_FORMS = _tag_forms()
+COLOUR_FORMS = _colour_forms()
+# Genre nouns that name a tag too (text/depiction.py): form -> (genre, tag).
+_GENRE_TAG_FORMS = {'en': {'seascape': ('landscape', 'sea')},
+                    'fr': {'paysage maritime': ('landscape', 'sea')}}
 
 
 @dataclasses.dataclass
@@ -76,6 +114,9 @@ class Named:
   years: list[int] = dataclasses.field(default_factory=list)
   periods: list[str] = dataclasses.field(default_factory=list)
   titles: list[str] = dataclasses.field(default_factory=list)
+  spans: list[tuple[int, int]] = dataclasses.field(default_factory=list)  # of `periods`, years
+  tags: list[str] = dataclasses.field(default_factory=list)  # text/subjects.py keys
+  colours: list[str] = dataclasses.field(default_factory=list)  # keys, or BLACK_AND_WHITE
 
 
 class _Forms:
@@ -100,6 +141,36 @@ class _Forms:
 
 _STYLES = {lang: _Forms(pairs) for lang, pairs in STYLE_FORMS.items()}
 _GENRES = {lang: _Forms(pairs) for lang, pairs in GENRE_FORMS.items()}
+_TAGS = {lang: _Forms(pairs) for lang, pairs in TAG_FORMS.items()}
+_COLOURS = {lang: _Forms(pairs) for lang, pairs in COLOUR_FORMS.items()}
+_GENRE_TAGS = {lang: _Forms(_sorted(forms.items())) for lang, forms in _GENRE_TAG_FORMS.items()}
+_TRAITS = {lang: _Forms(_sorted((normalize(t), 0) for style in traits_lib.table()
+                                for t in traits_lib.traits(style, lang)))
+           for lang in LANGUAGES}
+
+
+def _century_span(century: int, part: str | None) -> tuple[int, int]:
+  """The years of a century (19: 1801-1900), or of its third ('late': 1867-1900)."""
+  start = (century - 1) * 100 + 1
+  if not part:
+    return start, start + 99
+  third = ('early', 'mid', 'late', 'début', 'milieu', 'fin').index(part) % 3
+  return start + round(third * 100 / 3), start + round((third + 1) * 100 / 3) - 1
+
+
+def _span(match: re.Match, pattern) -> tuple[int, int] | None:
+  """The years a period phrase covers; None when it is not a period after all."""
+  if pattern is _RANGE:
+    return int(match.group(1)), int(match.group(2))
+  if pattern is _ABOUT:
+    return int(match.group(1)), int(match.group(1))
+  if pattern is _CENTURY_EN:
+    word = match.group(2)
+    century = int(word[:-2]) if word[0].isdigit() else _ORDINALS.get(word)
+    return None if century is None else _century_span(century, match.group(1))
+  numeral = match.group(2).upper()
+  values = {period_lib.roman(n): n for n in range(1, 22)}
+  return _century_span(values[numeral], match.group(1)) if numeral in values else None
 
 
 class MentionReader:
@@ -129,11 +200,22 @@ class MentionReader:
     # Names first: a name may hold a style or genre word.
     low = self._artists.take(low, named.artists)
     for pattern in (_RANGE, _ABOUT, _CENTURY_EN, _CENTURY_FR):
-      named.periods += [m.group(0) for m in pattern.finditer(low)]
-      low = pattern.sub(' ', low)
+      for m in pattern.finditer(low):
+        span = _span(m, pattern)
+        if span is not None:
+          named.periods.append(m.group(0))
+          named.spans.append(span)
+          low = low[:m.start()] + ' ' * len(m.group(0)) + low[m.end():]
     named.years = [int(m.group(1)) for m in _NUMBER.finditer(low)]
     low = _STYLES[lang].take(low, named.styles)
-    _GENRES[lang].take(low, named.genres)
+    both: list = []
+    low = _GENRE_TAGS[lang].take(low, both)
+    named.genres += [g for g, _ in both]
+    named.tags += [t for _, t in both]
+    low = _GENRES[lang].take(low, named.genres)
+    low = _TRAITS[lang].take(low, [])  # a movement's trait is no subject and no palette
+    low = _TAGS[lang].take(low, named.tags)
+    _COLOURS[lang].take(low, named.colours)
     return named
 
 
@@ -146,6 +228,11 @@ class Expected:
     artist: the predicted artist's class id (None: any named artist disagrees).
     genre: the predicted genre.
     year, title: the metadata's (None: naming one is inventing it).
+    tags: the tags predicted (at or above `config.describe.tag_probable`); None
+      without a tag head (naming any tag disagrees).
+    period: the period estimate (expected year, spread); None without a period head.
+    palette: the pixels' (black and white, colour keys of every swatch); None when
+      not measured (naming a colour then disagrees).
   """
   style: str
   second_style: str | None = None
@@ -153,6 +240,9 @@ class Expected:
   genre: str | None = None
   year: int | None = None
   title: str | None = None
+  tags: frozenset[str] | None = None
+  period: tuple[float, float] | None = None
+  palette: tuple[bool, frozenset[str]] | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -173,8 +263,34 @@ def judge(named: Named, expected: Expected) -> Verdict:
   faithful = (styles_ok and not invented
               and all(a == expected.artist for a in named.artists)
               and all(g == expected.genre for g in named.genres)
-              and not named.periods)  # no period estimate to agree with yet
+              and all(_period_agrees(s, expected) for s in named.spans)
+              and set(named.tags) <= (expected.tags or frozenset())
+              and _colours_agree(named.colours, expected.palette))
   return Verdict(faithful=faithful, invented=invented)
+
+
+def _period_agrees(span: tuple[int, int], expected: Expected) -> bool:
+  """A named period agrees with a supplied year inside it, or overlaps the estimate's
+  expected year plus or minus its spread (at least one 25-year bin)."""
+  start, end = span
+  if expected.year is not None and start <= expected.year <= end:
+    return True
+  if expected.period is None:
+    return False
+  year, spread = expected.period
+  reach = max(float(spread), PERIOD_STEP)
+  return start <= year + reach and end >= year - reach
+
+
+def _colours_agree(named: list[str], palette: tuple[bool, frozenset[str]] | None) -> bool:
+  """Black and white only for a grey-scale picture, a colour only if the palette has it."""
+  if not named:
+    return True
+  if palette is None:
+    return False
+  black_and_white, colours = palette
+  return all((c == BLACK_AND_WHITE) == black_and_white and (c == BLACK_AND_WHITE or c in colours)
+             for c in named)
 
 
 def named_style(text: str, lang: str) -> str | None:

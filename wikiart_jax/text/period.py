@@ -4,8 +4,11 @@ Two sources: an exact year the caller supplies (metadata, never a file name), or
 a period estimate, an expected year with its spread (the standard deviation of
 a period head's distribution, in years). The narrower the spread, the finer the
 phrase: "c. 1870-1895" / "vers 1870-1895" (a range rounded out to 5 years), then
-"late 19th century" / "fin du XIXe siècle", then "19th century" / "XIXe siècle",
-then nothing. The limits are `config.describe.period_*_spread`.
+"late nineteenth century" / "fin du XIXe siècle", then "nineteenth century" /
+"XIXe siècle", then nothing. The limits are `config.describe.period_*_spread`.
+Centuries are words (English ordinals, French Roman numerals): only a range or a
+supplied year has digits, so a period phrase needs none (the captioner writes
+no digit).
 """
 
 from __future__ import annotations
@@ -79,9 +82,15 @@ def when(year: int | None, period: Period | None, *, range_spread: float,
   return None
 
 
-def _ordinal(n: int) -> str:
-  suffix = 'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')
-  return f'{n}{suffix}'
+_ORDINALS = ('first', 'second', 'third', 'fourth', 'fifth', 'sixth', 'seventh', 'eighth',
+             'ninth', 'tenth', 'eleventh', 'twelfth', 'thirteenth', 'fourteenth', 'fifteenth',
+             'sixteenth', 'seventeenth', 'eighteenth', 'nineteenth', 'twentieth',
+             'twenty-first')
+
+
+def ordinal(n: int) -> str:
+  """The English ordinal word of a century, 1..21 ('nineteenth')."""
+  return _ORDINALS[n - 1]
 
 
 def roman(n: int) -> str:
@@ -98,22 +107,23 @@ def _years(w: When) -> str:
 
 
 def bare(w: When, lang: str) -> str:
-  """The phrase alone, as in "(c. 1870-1895)": '1919', 'c. 1870-1895', 'late 19th
-  century', '19th century'; 'vers 1870-1895', 'fin du XIXe siècle', 'XIXe siècle'."""
+  """The phrase alone, as in "(c. 1870-1895)": '1919', 'c. 1870-1895', 'late
+  nineteenth century', 'nineteenth century'; 'vers 1870-1895', 'fin du XIXe siècle',
+  'XIXe siècle'."""
   if w.kind == 'year':
     return str(w.start)
   if w.kind == 'range':
     return f"{'c.' if lang == 'en' else 'vers'} {_years(w)}"
   if lang == 'en':
-    century = f'{_ordinal(w.century)} century'
+    century = f'{ordinal(w.century)} century'
     return f'{_PARTS_EN[w.part]} {century}' if w.kind == 'part' else century
   century = f'{roman(w.century)}e siècle'
   return f'{_PARTS_FR[w.part]} du {century}' if w.kind == 'part' else century
 
 
 def complement(w: When, lang: str, *, feminine: bool = False) -> str:
-  """The phrase after a noun: 'from 1919', 'from c. 1870-1895', 'from the late 19th
-  century'; 'de 1919', 'réalisé(e) vers 1870-1895', 'de la fin du XIXe siècle'
+  """The phrase after a noun: 'from 1919', 'from c. 1870-1895', 'from the late
+  nineteenth century'; 'de 1919', 'réalisé(e) vers 1870-1895', 'de la fin du XIXe siècle'
   (French agrees the participle with the noun)."""
   if lang == 'en':
     return f'from {bare(w, lang)}' if w.kind in ('year', 'range') else f'from the {bare(w, lang)}'

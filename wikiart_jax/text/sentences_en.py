@@ -3,18 +3,22 @@
 Every shape takes a `Wording` (what to say, how surely) and one of the style's
 trait phrases (None: no trait) and returns one sentence, e.g.
 
-  "An Impressionist landscape by Claude Monet (1919), titled “Water Lilies”, with
-   reflections of light typical of the movement."
+  "An Impressionist seascape by Claude Monet (late nineteenth century), showing a
+   boat, in tones of blue and white, with reflections of light typical of the
+   movement."
   "A landscape in the Impressionist style by Claude Monet, marked by visible
    brushstrokes of colour."
-  "This landscape by Claude Monet shows the play of natural light, typical of
-   Impressionism."
+  "This landscape by Claude Monet, with trees, shows the play of natural light,
+   typical of Impressionism."
+
+The subject and palette clauses are text/depiction.py's.
 
 Titles stand in curly double quotes, so that an apostrophe never opens one.
 """
 
 from __future__ import annotations
 
+from wikiart_jax.text import depiction
 from wikiart_jax.text import period as period_lib
 from wikiart_jax.text.lexicon import (GENRE_EN, STYLE_EN, STYLE_EN_NOT_ADJECTIVE,
                                       STYLE_EN_NOUN, indefinite_article)
@@ -31,7 +35,13 @@ def quoted(title: str) -> str:
 
 def _noun(w: Wording) -> str:
   """The work's noun: its genre when sure, else 'work'."""
-  return GENRE_EN[w.genre] if w.genre and w.genre_level == 'sure' else 'work'
+  return depiction.genre_en(w) if w.genre and w.genre_level == 'sure' else 'work'
+
+
+def _content(w: Wording, verb: str) -> list[str]:
+  """', showing a boat and trees', ', in tones of blue and white' (each when known)."""
+  shown, palette = depiction.subjects_en(w), depiction.palette_en(w)
+  return [f', {verb} {shown}' if shown else '', f', {palette}' if palette else '']
 
 
 def _adjective_before(w: Wording, noun: str) -> bool:
@@ -97,6 +107,7 @@ def adjective_first(w: Wording, trait: str | None) -> str:
   parts += [_probable_genre(w), *_by(w), _titled(w)]
   if w.style_level == 'two':
     parts.append(f', {_between(w)}')
+  parts += _content(w, 'showing')
   if trait:
     parts.append(f', with {trait} typical of the movement')
   return finish(parts)
@@ -111,7 +122,7 @@ def style_after(w: Wording, trait: str | None) -> str:
     parts.append(_probable_style(w, f'in the {STYLE_EN[w.style]} style'))
   else:
     parts.append(f', {_between(w)},')
-  parts += [_probable_genre(w), *_by(w), _titled(w)]
+  parts += [_probable_genre(w), *_by(w), _titled(w), *_content(w, 'showing')]
   if trait:
     parts.append(f', marked by {trait}')
   return finish(parts)
@@ -119,7 +130,9 @@ def style_after(w: Wording, trait: str | None) -> str:
 
 def this_work(w: Wording, trait: str | None) -> str:
   """'This landscape by ... shows <trait>, typical of Impressionism.'"""
-  parts = [f'this {_noun(w)}', *_by(w), _titled(w), _probable_genre(w)]
+  parts = [f'this {_noun(w)}', *_by(w), _titled(w), _probable_genre(w), *_content(w, 'with')]
+  if any(_content(w, 'with')):
+    parts.append(',')
   if w.style_level == 'two':
     parts.append(f'lies {_between(w)}')
   elif w.style_level == 'probable' and trait:

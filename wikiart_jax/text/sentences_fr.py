@@ -8,6 +8,9 @@ The plan's sentence is the model of the first shape:
    marqué par des touches de couleur visibles."
   "Ce paysage de Claude Monet présente des jeux de lumière naturelle,
    caractéristiques de l'impressionnisme."
+  "Style impressionniste, œuvre de Claude Monet (fin du XIXe siècle), représentant
+   un paysage maritime avec un bateau, avec des reflets de lumière
+   caractéristiques du mouvement, dans des tons bleus et blancs."
 
 Participles and adjectives agree with the noun they follow ("une nature morte
 attribuée à", "caractéristique" or "caractéristiques" with the trait's number);
@@ -19,6 +22,7 @@ de ...", "de la haute Renaissance"), never "Style première Renaissance".
 
 from __future__ import annotations
 
+from wikiart_jax.text import depiction
 from wikiart_jax.text import period as period_lib
 from wikiart_jax.text import traits as traits_lib
 from wikiart_jax.text.lexicon import (GENRE_FR, GENRE_FR_SUBJECT, NBSP, STYLE_FR,
@@ -69,7 +73,18 @@ def _typical(trait: str) -> str:
 
 def _genre_phrase(w: Wording) -> str:
   """The noun phrase of the work: its genre when sure, else 'une œuvre'."""
-  return GENRE_FR[w.genre] if w.genre and w.genre_level == 'sure' else _WORK
+  return depiction.genre_fr(w) if w.genre and w.genre_level == 'sure' else _WORK
+
+
+def _palette(w: Wording) -> str:
+  palette = depiction.palette_fr(w)
+  return f', {palette}' if palette else ''
+
+
+def _with(w: Wording) -> str:
+  """', avec un bateau et des arbres' ('' without tags)."""
+  shown = depiction.subjects_fr(w)
+  return f', avec {shown}' if shown else ''
 
 
 def _probable_genre(w: Wording) -> str:
@@ -122,15 +137,24 @@ def style_first(w: Wording, trait: str | None) -> str:
     if w.title:
       parts.append(f'intitulée {quoted(w.title)}')
   subject = ''
+  shown = depiction.subjects_fr(w)
   if w.genre and not w.both_probable:
     probably = 'probablement ' if w.genre_level == 'probable' else ''
-    if has_work and w.genre in GENRE_FR_SUBJECT:
-      subject = f'représentant {probably}{GENRE_FR_SUBJECT[w.genre]}'
+    shows = depiction.genre_fr(w, shown=True) if w.genre_level == 'sure' else (
+        GENRE_FR_SUBJECT.get(w.genre))
+    if has_work and shows:
+      subject = f'représentant {probably}{shows}'
     else:
-      subject = f'{probably}{GENRE_FR[w.genre]}'
+      subject = f'{probably}{depiction.genre_fr(w) if w.genre_level == "sure" else GENRE_FR[w.genre]}'
+    if shown:
+      subject += f' avec {shown}'
+  elif shown:
+    subject = f'représentant {shown}'
   parts.append(f', {subject}' if subject else '')
   if trait:
-    parts.append(f"{'' if subject else ','} avec {trait} {_typical(trait)} du mouvement")
+    parts.append(f"{',' if not subject or shown else ''} avec {trait} {_typical(trait)} "
+                 'du mouvement')
+  parts.append(_palette(w))
   return finish(parts)
 
 
@@ -147,6 +171,7 @@ def genre_first(w: Wording, trait: str | None) -> str:
     parts.append(_probable_style(w))
   else:
     parts.append(f', {_between(w)}')
+  parts += [_with(w), _palette(w)]
   if trait:
     parts.append(f", {_agree('marqué', fem)} par {trait}")
   return finish(parts)
@@ -156,7 +181,10 @@ def this_work(w: Wording, trait: str | None) -> str:
   """'Ce paysage de ... présente <trait>, caractéristiques de l'impressionnisme.'"""
   lead = _genre_phrase(w)
   fem = feminine(lead)
-  parts = [demonstrative(lead), *_author(w, fem), _titled(w, fem), _probable_genre(w)]
+  parts = [demonstrative(lead), *_author(w, fem), _titled(w, fem), _probable_genre(w),
+           _with(w), _palette(w)]
+  if _with(w) or _palette(w):
+    parts.append(',')
   if w.style_level == 'two':
     parts.append(f'se situe {_between(w)}')
   elif w.style_level == 'probable' and trait:

@@ -7,9 +7,12 @@ title or exact year only when the caller supplies them. `plan` turns them into a
 is stated, a less sure one is "probably" so, an unsure one is given as the two
 closest; an artist below the first limit is "attributed", below the second left
 out; a genre likewise "probably" or left out; the period at the precision its
-spread allows. Facts from labels carry no probabilities and are stated as they
-are. The subject (content tags) and the palette will join `Facts` as fields of
-their own, each with its clause in the sentence modules.
+spread allows; the content tags above `tag_sure` named, those above
+`tag_probable` "perhaps", at most `max_subjects` (a sure landscape with a sure sea
+becomes a seascape); the palette's colours covering `colour_share` of the pixels
+named, at most `max_colours`, or "black and white" and never a colour for a
+grey-scale picture. Facts from labels carry no probabilities and are stated as
+they are (`LABELS`: their year as the part of its century, never as digits).
 """
 
 from __future__ import annotations
@@ -18,7 +21,12 @@ import dataclasses
 import re
 
 from wikiart_jax.core import GENRES, STYLE_FOLDER_ALIASES, STYLES
+from wikiart_jax.text import colours as colours_lib
 from wikiart_jax.text import period as period_lib
+from wikiart_jax.text import subjects as subjects_lib
+
+# The genre that a sure content tag turns into a finer noun: landscape + sea = seascape.
+GENRE_WITH_TAG = {('landscape', 'sea')}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,11 +41,25 @@ class Hedging:
   period_range_spread: float
   period_part_spread: float
   period_century_spread: float
+  tag_sure: float = 0.5
+  tag_probable: float = 0.3
+  max_subjects: int = 2
+  colour_share: float = 0.2
+  max_colours: int = 2
 
   @classmethod
   def from_config(cls, section) -> 'Hedging':
     """From `config.describe` (any mapping with these names)."""
-    return cls(**{f.name: float(section[f.name]) for f in dataclasses.fields(cls)})
+    return cls(**{f.name: (int if f.name.startswith('max_') else float)(section[f.name])
+                  for f in dataclasses.fields(cls)})
+
+
+# Labels: every fact stated; a year label (`Period(year, 0)`) said as the part of its
+# century, which needs no digit (the captioner writes none); two tags, two colours.
+LABELS = Hedging(style_sure=0.0, style_probable=0.0, artist_sure=0.0, artist_attributed=0.0,
+                 genre_sure=0.0, genre_probable=0.0, period_range_spread=-1.0,
+                 period_part_spread=float('inf'), period_century_spread=float('inf'),
+                 tag_sure=0.0, tag_probable=0.0, colour_share=0.0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,7 +76,12 @@ class Facts:
     style_prob, artist_prob, genre_prob: calibrated probabilities of the
       predictions; None for known facts (labels).
     second_style: the runner-up style, named beside an unsure first.
-    period: a period estimate (expected year, spread).
+    period: a period estimate (expected year, spread); for labels, (year, 0).
+    subjects: content tags (text/subjects.py keys) with their probabilities (None
+      for labels), any order.
+    colours: the palette's colours (text/colours.py keys) with their shares of
+      the pixels, largest first.
+    black_and_white: the picture has no colour to speak of (then no colour is named).
   """
   style: str
   artist: str | None = None
@@ -67,6 +94,9 @@ class Facts:
   genre_prob: float | None = None
   second_style: str | None = None
   period: period_lib.Period | None = None
+  subjects: tuple[tuple[str, float | None], ...] = ()
+  colours: tuple[tuple[str, float], ...] = ()
+  black_and_white: bool = False
 
 
 def _style_name(style: str) -> str:
@@ -87,11 +117,12 @@ def facts(style: str, artist_name: str | None = None, genre: str | None = None,
     genre: an ArtGAN genre name; None or '' when unknown.
     year: a whole number; None or a negative value (the labels' -1) when unknown.
     title: the title; None or '' when unknown.
-    **more: the other `Facts` fields (artist_fr, probabilities, second_style, period).
+    **more: the other `Facts` fields (artist_fr, probabilities, second_style, period,
+      subjects, colours, black_and_white).
 
   Raises:
-    ValueError: unknown style or genre, a year that is not a whole number, a
-      probability outside [0, 1].
+    ValueError: unknown style, genre, tag or colour, a year that is not a whole
+      number, a probability outside [0, 1].
   """
   style = _style_name(style)
   if genre and genre not in GENRES:
@@ -107,6 +138,18 @@ def facts(style: str, artist_name: str | None = None, genre: str | None = None,
     if not -1e-4 <= float(p) <= 1 + 1e-4:  # float32 sums stray a little past 1
       raise ValueError(f'{name} must be a probability in [0, 1], got {p!r}')
     more[name] = min(max(float(p), 0.0), 1.0)
+  subjects = tuple((str(k), None if p is None else float(p))
+                   for k, p in more.get('subjects', ()))
+  unknown = [k for k, _ in subjects if k not in subjects_lib.SUBJECTS]
+  unknown += [k for k, _ in more.get('colours', ()) if k not in colours_lib.COLOURS]
+  if unknown:
+    raise ValueError(f'unknown content tags or colours {unknown}: expected keys of '
+                     'text/subjects.py and text/colours.py')
+  more['subjects'] = subjects
+  more['colours'] = tuple((str(k), float(v)) for k, v in more.get('colours', ()))
+  more['black_and_white'] = bool(more.get('black_and_white', False))
+  if more['black_and_white']:
+    more['colours'] = ()  # a grey-scale picture has no colour to name
   if more.get('second_style'):
     more['second_style'] = _style_name(more['second_style'])
   more['artist_fr'] = (more.get('artist_fr') or '').strip() or None
@@ -129,6 +172,10 @@ class Wording:
     genre_level: 'sure' or 'probable'.
     when: the time phrase's content, or None.
     title: a supplied title, or None.
+    genre_tag: the tag the genre's noun absorbs ('sea': a seascape), or None.
+    subjects: the tags named, in the lexicon's order, each 'sure' or 'probable'.
+    colours: the palette's colours named, largest first.
+    black_and_white: said instead of colours.
   """
   style: str
   style_level: str
@@ -140,6 +187,10 @@ class Wording:
   genre_level: str
   when: period_lib.When | None
   title: str | None
+  genre_tag: str | None = None
+  subjects: tuple[tuple[str, str], ...] = ()
+  colours: tuple[str, ...] = ()
+  black_and_white: bool = False
 
   def artist_in(self, lang: str) -> str | None:
     return (self.artist_fr or self.artist) if lang == 'fr' else self.artist
@@ -157,16 +208,19 @@ def _level(p: float | None, sure: float, fallback: float) -> str | None:
   return 'hedged' if p >= fallback else None
 
 
-def plan(known: Facts, hedging: Hedging | None = None) -> Wording:
-  """What to say of `known` and how surely; `hedging` None states every fact as is.
+def _subjects(known: Facts, hedging: Hedging) -> list[tuple[str, str]]:
+  """The tags to name: the most probable above `tag_probable`, in the lexicon's order."""
+  kept = [(k, p) for k, p in known.subjects if p is None or p >= hedging.tag_probable]
+  kept.sort(key=lambda e: -(1.0 if e[1] is None else e[1]))  # stable: ties keep their order
+  kept = kept[:max(hedging.max_subjects, 0)]
+  order = {k: i for i, k in enumerate(subjects_lib.TAG_KEYS)}
+  kept.sort(key=lambda e: order[e[0]])
+  return [(k, 'sure' if p is None or p >= hedging.tag_sure else 'probable') for k, p in kept]
 
-  Raises:
-    ValueError: a period estimate without hedging limits (its precision needs them).
-  """
-  if hedging is None:
-    if known.period is not None:
-      raise ValueError('a period estimate needs the hedging limits (config.describe)')
-    hedging = Hedging(*(0.0,) * len(dataclasses.fields(Hedging)))
+
+def plan(known: Facts, hedging: Hedging | None = None) -> Wording:
+  """What to say of `known` and how surely; `hedging` None: `LABELS` (every fact as is)."""
+  hedging = LABELS if hedging is None else hedging
   style_level = {'sure': 'sure', 'hedged': 'probable', None: 'two'}[
       _level(known.style_prob, hedging.style_sure, hedging.style_probable)]
   if style_level == 'two' and not known.second_style:
@@ -178,6 +232,14 @@ def plan(known: Facts, hedging: Hedging | None = None) -> Wording:
   when = period_lib.when(known.year, known.period, range_spread=hedging.period_range_spread,
                          part_spread=hedging.period_part_spread,
                          century_spread=hedging.period_century_spread)
+  subjects = _subjects(known, hedging)
+  genre_tag = None
+  if keep_genre and genre_level == 'sure':
+    genre_tag = next((k for k, level in subjects
+                      if level == 'sure' and (known.genre, k) in GENRE_WITH_TAG), None)
+  subjects = [(k, level) for k, level in subjects if k != genre_tag]
+  colours = tuple(k for k, share in known.colours
+                  if share >= hedging.colour_share)[:max(hedging.max_colours, 0)]
   return Wording(
       style=known.style, style_level=style_level,
       second_style=known.second_style if style_level == 'two' else None,
@@ -186,7 +248,8 @@ def plan(known: Facts, hedging: Hedging | None = None) -> Wording:
       artist_level='sure' if artist_level == 'sure' else 'attributed',
       genre=known.genre if keep_genre else None,
       genre_level='sure' if genre_level == 'sure' else 'probable',
-      when=when, title=known.title)
+      when=when, title=known.title, genre_tag=genre_tag, subjects=tuple(subjects),
+      colours=colours, black_and_white=known.black_and_white)
 
 
 def finish(parts: list[str]) -> str:
