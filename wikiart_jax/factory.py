@@ -28,7 +28,7 @@ from wikiart_jax.convert import gpt2 as convert_gpt2
 from wikiart_jax.convert import hub
 from wikiart_jax.convert import preprocessing
 from wikiart_jax.convert import vocab_resize
-from wikiart_jax.core import NUM_PERIOD_BINS
+from wikiart_jax.core import NUM_PERIOD_BINS, PERIOD, TAGS
 from wikiart_jax.data import augment
 from wikiart_jax.models import captioner as captioner_lib
 from wikiart_jax.models import classifier
@@ -107,6 +107,18 @@ def extra_heads(model: ml_collections.ConfigDict, vocab) -> dict[str, int]:
           'period_bins': NUM_PERIOD_BINS if model.get('period_head', False) else 0}
 
 
+def label_classes(model: ml_collections.ConfigDict, vocab) -> dict[str, int]:
+  """What the captioner's label tokens read: each class head's size and, with
+  `caption_decoder.content_tokens` (absent in older runs: off), the tag and period
+  heads' when the model has them."""
+  out = dict(vocab.num_classes)
+  if model.caption_decoder.get('content_tokens', False):
+    heads = extra_heads(model, vocab)
+    out.update({key: n for key, n in ((TAGS, heads['num_tags']),
+                                      (PERIOD, heads['period_bins'])) if n})
+  return out
+
+
 def normalization(config: ml_collections.ConfigDict,
                   backbone_from: str | None = None) -> augment.Normalization:
   """The pixel normalisation of the backbone's checkpoint; ImageNet's from scratch."""
@@ -179,7 +191,7 @@ def _pieces(folder: str, tokenizer, vocab_size: int, checkpoint_vocab: int):
 
 def build_captioner(model: ml_collections.ConfigDict, vision_width: int, vocab_size: int, *,
                     rngs: nnx.Rngs, label_classes=None, decoder=None,
-                    tokenizer=None) -> captioner_lib.Captioner | None:
+                    tokenizer=None, tag_threshold: float = 0.5) -> captioner_lib.Captioner | None:
   """The configured captioner (None for 'none'), its decoder loaded from `init_from`.
 
   A 'git' captioner loads every GIT key but the image tower's; a 'prefix'
@@ -198,7 +210,8 @@ def build_captioner(model: ml_collections.ConfigDict, vision_width: int, vocab_s
   restoring = decoder is not None
   captioner = captioner_lib.Captioner(
       model, vision_width, vocab_size, rngs=rngs, label_classes=label_classes,
-      decoder=decoder or decoder_config(model, vision_width, vocab_size))
+      decoder=decoder or decoder_config(model, vision_width, vocab_size),
+      tag_threshold=tag_threshold)
   source = model.caption_decoder.init_from
   if source and not restoring:
     folder = hub.resolve(source)
@@ -243,8 +256,8 @@ def build_with_record(config: ml_collections.ConfigDict, vocab, workdir: str = '
   # Parameters under 'captioner/...' train with the heads in every stage.
   model.captioner = build_captioner(
       model_cfg, model.backbone.config.hidden_size, vocab_size,
-      rngs=nnx.Rngs(params=config.seed + 1), label_classes=dict(vocab.num_classes),
-      tokenizer=tokenizer)
+      rngs=nnx.Rngs(params=config.seed + 1), label_classes=label_classes(model_cfg, vocab),
+      tokenizer=tokenizer, tag_threshold=float(config.describe.tag_probable))
   record = RunRecord(
       model=model_cfg.to_dict(), normalization=normalization(config, source),
       decoder=None if model.captioner is None else _decoder_to_dict(model.captioner.decoder.config),
@@ -285,8 +298,8 @@ def restore_model(config: ml_collections.ConfigDict, vocab, workdir: str
     decoder = dataclasses.replace(decoder, dtype=str(model_cfg.dtype))
   model.captioner = (None if decoder is None else build_captioner(
       model_cfg, model.backbone.config.hidden_size, record.caption_vocab_size,
-      rngs=nnx.Rngs(params=config.seed + 1), label_classes=dict(vocab.num_classes),
-      decoder=decoder))
+      rngs=nnx.Rngs(params=config.seed + 1), label_classes=label_classes(model_cfg, vocab),
+      decoder=decoder, tag_threshold=float(config.describe.tag_probable)))
   return model, record
 
 

@@ -76,7 +76,29 @@ def test_batch_references():
   batch['style'] = np.array([batch['style'][0], -1], np.int32)
   refs = references.batch_references(vocab, batch)
   assert refs[1] is None
-  assert refs[0] == references.references('Impressionism', 'Claude Monet', 'landscape')
+  # The year label as the part of its century, in words; never the year, never the title.
+  assert refs[0] == references.references('Impressionism', 'Claude Monet', 'landscape',
+                                           year=1919)
+  assert refs[0]['en'][0] == ('An Impressionist landscape by Claude Monet (early twentieth '
+                              'century), with reflections of light typical of the movement.')
+  assert all('1919' not in r and 'Nymphéas' not in r for lang in refs[0] for r in refs[0][lang])
   facts = references.label_facts(vocab, {k: v[0] for k, v in batch.items()})
   assert facts == references.LabelFacts('Impressionism', 'Claude Monet', 'Claude Monet',
                                         'landscape', 1919, 'Nymphéas')
+
+
+def test_references_name_the_tags_present_surest_first():
+  vocab = metadata.Vocabularies.build([('claude-monet', 'Claude Monet')])
+  vocab.tags = ['sea', 'boat', 'trees', 'house']
+  row = {'style': vocab.style.index('Impressionism'), 'artist': 0,
+         'genre': vocab.genre.index('landscape'), 'year': -1,
+         'tags': np.array([1.0, 0.6, 0.4, 1.0], np.float32),
+         'tags_mask': np.array([1, 1, 1, 0], np.float32)}
+  facts = references.label_facts(vocab, row)
+  assert facts.tags == ('sea', 'boat')  # trees under 0.5; the house's target unknown
+  refs = references.batch_references(vocab, {k: np.asarray([v]) for k, v in row.items()})[0]
+  assert refs['fr'][0] == ('Style impressionniste, œuvre de Claude Monet, représentant un '
+                           'paysage maritime avec un bateau, avec des reflets de lumière '
+                           'caractéristiques du mouvement.')
+  assert refs['en'][0] == ('An Impressionist seascape by Claude Monet, showing a boat, with '
+                           'reflections of light typical of the movement.')

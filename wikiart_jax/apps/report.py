@@ -91,15 +91,18 @@ def collect_samples(dataset_path: str, split: str, image_size: int, vocab,
   prediction = forward(np.stack([augment.eval_transform(x, image_size, norm) for x in rgbs]))
   years = [int(ex['year']) if int(ex['year']) >= 0 else None for ex in examples]
   titles = [_text(ex.get('title')) for ex in examples]
+  contents = [content_lines(ex, rgb, prediction, row, vocab.tags)
+              for row, (ex, rgb) in enumerate(zip(examples, rgbs))]
   # The prepared dataset's titles and years are WikiArt's own metadata: supplied facts.
   described = describer_lib.describe(prediction, vocab, k=TOP_K, writer=writer,
                                      years=years, titles=titles, hedging=hedging,
-                                     temperatures=temperatures)
+                                     temperatures=temperatures,
+                                     palettes=[c['palette'] for c in contents])
   names = _display_names(vocab)
   samples = []
-  for row, (example, rgb, title, d) in enumerate(zip(examples, rgbs, titles, described)):
+  for content, example, rgb, title, d in zip(contents, examples, rgbs, titles, described):
     samples.append({
-        **content_lines(example, rgb, prediction, row, vocab.tags),
+        **content,
         'image': rgb,
         'title': title,
         'true': {t: names[t][int(example[t])] if int(example[t]) >= 0 else None

@@ -2,8 +2,9 @@
 
 `CaptionTransform` turns a decoded example's labels into int32 'caption_tokens' /
 'caption_mask' [max_len] and 'caption_lang' (0 en, 1 fr): a random composer
-sentence of the example's labels (text/references.py: style, artist, genre; never
-a title or a year) in a random configured language, as BOS, the language tag, the
+sentence of the example's labels (text/references.py: style, artist, genre, the
+content tags present, the year as the part of its century in words; never a
+title or a year) in a random configured language, as BOS, the language tag, the
 sentence, EOS, padding. The tag is the generation prompt, so the mask (the loss
 weights) is 1 on the sentence and EOS only.
 """
@@ -106,7 +107,8 @@ class CaptionTransform(grain.transforms.RandomMap):
       text = references.sample_target(facts.style, facts.artist, facts.genre, rng=rng,
                                       lang=lang, artist_fr=facts.artist_fr,
                                       utterances=self.artemis.get(path, ()),
-                                      artemis_ratio=self.artemis_ratio)
+                                      artemis_ratio=self.artemis_ratio,
+                                      tags=facts.tags, year=facts.year)
       tokens, mask = self.encode(text, lang)
     out.update(caption_tokens=tokens, caption_mask=mask,
                caption_lang=np.int32(LANGUAGES.index(lang)))

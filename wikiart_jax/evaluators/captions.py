@@ -6,17 +6,21 @@ KV cache; the scores are BLEU-1..4, ROUGE-L and CIDEr-D against the label-built
 references (pycocoevalcap), CLIPScore when CLIP weights are configured,
 `style_named`: the share of descriptions that name the true style, and, per
 language and overall, `faithful`: the share whose named facts (style, artist,
-genre, year, title: text/mentions.py) all agree with the model's own predictions
-and the metadata, and `invented`: the share naming a year or a title that is not
-in the metadata.
+genre, year, title, content tags, period, colours: text/mentions.py) all agree
+with the model's own predictions (tags at or above `describe.tag_probable`, the
+period estimate), the pixels' palette (measured only for a description that
+names a colour) and the metadata, and `invented`: the share naming a year or a
+title that is not in the metadata.
 """
 
 import numpy as np
 
 from wikiart_jax.data import augment
 from wikiart_jax.evaluators.base import EvalBatch, Evaluator
+from wikiart_jax.inference import content
 from wikiart_jax.inference.describer import CaptionWriter
 from wikiart_jax.metrics import captions as caption_metrics
+from wikiart_jax.metrics import period as period_metrics
 from wikiart_jax.text import references
 from wikiart_jax.text import mentions
 
@@ -30,10 +34,12 @@ class CaptionEvaluator(Evaluator):
   needs_text = True  # the references need each image's title (and ArtEmis its path)
 
   def __init__(self, writer: CaptionWriter, vocab, languages, *, clip=None,
-               norm: augment.Normalization = augment.IMAGENET):
+               norm: augment.Normalization = augment.IMAGENET, tag_threshold: float = 0.5):
     """Args: the captioner's writer, the vocabularies, the languages to write in,
-    a `ZeroShotCLIP` for CLIPScore (None = skip), and the images' normalisation."""
+    a `ZeroShotCLIP` for CLIPScore (None = skip), the images' normalisation, and
+    the probability from which a tag counts as predicted (`describe.tag_probable`)."""
     self.writer = writer
+    self._tag_threshold = float(tag_threshold)
     self._norm = norm
     self._vocab = vocab
     self._languages = tuple(languages)
@@ -66,15 +72,35 @@ class CaptionEvaluator(Evaluator):
         if style < 0:
           continue
         named = self._reader.read(text, lang)
-        verdict = mentions.judge(named, self._expected(batch, i))
+        verdict = mentions.judge(named, self._expected(batch, i, bool(named.colours)))
         self._counts[lang] += (1, self._vocab.style[style] in named.styles, verdict.faithful,
                                verdict.invented)
         if len(self._samples) < NUM_SAMPLES:
           self._samples.append({'lang': lang, 'generated': text, 'reference': refs[i][0]})
 
-  def _expected(self, batch: EvalBatch, i: int) -> mentions.Expected:
-    """What row i's description may name: the heads' predictions, the metadata."""
+  def _rgb(self, image) -> np.ndarray:
+    """The model's normalised input back to RGB uint8 (for the palette)."""
+    mean, std = np.asarray(self._norm.mean), np.asarray(self._norm.std)
+    return np.clip(np.round((np.asarray(image, np.float32) * std + mean) * 255), 0,
+                   255).astype(np.uint8)
+
+  def _expected(self, batch: EvalBatch, i: int, with_palette: bool) -> mentions.Expected:
+    """What row i's description may name: the heads' predictions, the metadata, and
+    (`with_palette`) the palette of its pixels."""
     probs, local = batch.own_probs, batch.local
+    more = {}
+    tags, period = batch.own_content
+    if tags is not None:
+      more['tags'] = frozenset(t for t, p in zip(self._vocab.tags, tags[i])
+                               if p >= self._tag_threshold)
+    if period is not None:
+      row = np.asarray(period[i])[None]
+      more['period'] = (float(period_metrics.expected_year(row)[0]),
+                        float(period_metrics.spread_years(row)[0]))
+    if with_palette:
+      palette, _ = content.palette_and_light(self._rgb(local['image'][i]))
+      more['palette'] = (bool(palette['black_and_white']),
+                         frozenset(c['colour'] for c in palette['colours']))
     order = np.argsort(-np.asarray(probs['style'][i]))
     year = int(local['year'][i]) if 'year' in local else -1
     title = references.as_text(local['title'][i]) if 'title' in local else ''
@@ -82,7 +108,7 @@ class CaptionEvaluator(Evaluator):
         style=self._vocab.style[order[0]], second_style=self._vocab.style[order[1]],
         artist=int(np.argmax(probs['artist'][i])),
         genre=self._vocab.genre[int(np.argmax(probs['genre'][i]))],
-        year=year if year >= 0 else None, title=title or None)
+        year=year if year >= 0 else None, title=title or None, **more)
 
   @staticmethod
   def _shares(counts: np.ndarray) -> dict[str, float]:

@@ -96,7 +96,7 @@ def build(config: ml_collections.ConfigDict, vocab, parts: parts_lib.ModelParts,
       clip = (zero_shot.ZeroShotCLIP.from_pretrained(config.eval.caption.clip_from)
               if config.eval.caption.clip_from else None)
       out.append(CaptionEvaluator(writer, vocab, config.data.caption.languages, clip=clip,
-                                  norm=norm))
+                                  norm=norm, tag_threshold=config.describe.tag_probable))
     elif name == TAGS and TAGS in heads:  # a model without the head has nothing to score
       out.append(TagEvaluator(len(vocab.tags), tag_threshold))
     elif name == PERIOD and PERIOD in heads:
@@ -139,7 +139,10 @@ def run(evaluators: list[Evaluator], step, params, config: ml_collections.Config
     context = (None if prediction.context is None
                else sharding.local_rows(prediction.context, mesh))
     local_probs = (None if jax.process_count() == 1 else jax.device_get(
-        jax.tree.map(lambda a: sharding.local_rows(a, mesh), prediction.probs)))
+        jax.tree.map(lambda a: sharding.local_rows(a, mesh),
+                     {**prediction.probs, **{k: v for k, v in ((TAGS, prediction.tags),
+                                                                (PERIOD, prediction.period))
+                                              if v is not None}})))
     view = EvalBatch(local={**batch, **text}, labels=labels, probs=probs, context=context,
                      local_probs=local_probs, tags=tags, period=period)
     for evaluator in evaluators:

@@ -3,7 +3,9 @@
 `describe(prediction, vocab, ...)` is what predict, serve and the report show for
 each image: every head's top-k classes with calibrated probabilities (the run's
 temperatures), the composer's description of the predictions in English and
-French (text/composer.py), hedged by `config.describe`, and, when the model has
+French (text/composer.py): style, artist, genre, the content tags and the period
+estimate when the model has those heads, the palette measured from the pixels
+when given, each hedged by `config.describe`, and, when the model has
 a captioner, the description it writes (`CaptionWriter`, jitted generation,
 which can write no digit and no title quote: text/tokenizer.py's `banned_tokens`).
 """
@@ -21,6 +23,7 @@ from wikiart_jax.core import LANGUAGES, TASKS
 from wikiart_jax.inference import generate
 from wikiart_jax.inference.forward import Prediction
 from wikiart_jax.metrics import calibration
+from wikiart_jax.metrics import period as period_metrics
 from wikiart_jax.text import composer
 from wikiart_jax.text import tokenizer as tokenizer_lib
 
@@ -89,11 +92,34 @@ def calibrated(probs: dict[str, np.ndarray],
           else p for task, p in probs.items()}
 
 
+def content_facts(prediction: Prediction, vocab, row: int, palette: dict | None = None) -> dict:
+  """The composer's subject, period and palette facts of one row (`composer.facts` keywords).
+
+  Args:
+    prediction: the batch's forward pass; its tag and period heads may be absent.
+    vocab: the vocabularies (`tags` names the tag head's columns).
+    row: the row.
+    palette: the image's 'palette' record (inference/content.py), or None.
+  """
+  out = {}
+  if prediction.tags is not None:
+    out['subjects'] = [(key, float(p)) for key, p in zip(vocab.tags, prediction.tags[row])]
+  if prediction.period is not None:
+    probs = np.asarray(prediction.period[row])[None]
+    out['period'] = composer.Period(float(period_metrics.expected_year(probs)[0]),
+                                    float(period_metrics.spread_years(probs)[0]))
+  if palette is not None:
+    out['black_and_white'] = bool(palette['black_and_white'])
+    out['colours'] = [(c['colour'], float(c['share'])) for c in palette['colours']]
+  return out
+
+
 def describe(prediction: Prediction, vocab, *, k: int, writer: CaptionWriter | None = None,
              years: Sequence[int | None] | None = None,
              titles: Sequence[str | None] | None = None,
              hedging: composer.Hedging | None = None,
-             temperatures: dict[str, float] | None = None) -> list[Described]:
+             temperatures: dict[str, float] | None = None,
+             palettes: Sequence[dict | None] | None = None) -> list[Described]:
   """Per row of `prediction`: top-k labels, composed and learned descriptions.
 
   Args:
@@ -105,6 +131,7 @@ def describe(prediction: Prediction, vocab, *, k: int, writer: CaptionWriter | N
       or from a file name).
     hedging: `config.describe`'s limits; None states the top-1 labels as sure.
     temperatures: head -> temperature fitted on val (None: raw probabilities).
+    palettes: per row, the image's 'palette' record (inference/content.py), or None.
   """
   probs = calibrated(prediction.probs, temperatures)
   rows = len(probs[TASKS[0]])
@@ -120,7 +147,8 @@ def describe(prediction: Prediction, vocab, *, k: int, writer: CaptionWriter | N
         vocab.style[style], vocab.artist_names[artist], vocab.genre[genre],
         year=years[i] if years else None, title=titles[i] if titles else None,
         artist_fr=vocab.artist_name(artist, 'fr'), style_prob=p_style,
-        artist_prob=p_artist, genre_prob=p_genre, second_style=vocab.style[second])
+        artist_prob=p_artist, genre_prob=p_genre, second_style=vocab.style[second],
+        **content_facts(prediction, vocab, i, palettes[i] if palettes else None))
     description = {lang: composer.compose(known, lang, hedging=hedging) for lang in LANGUAGES}
     out.append(Described(top={task: t[:k] for task, t in top.items()}, description=description,
                          generated={lang: texts[i] for lang, texts in generated.items()}))

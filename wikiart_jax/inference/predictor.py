@@ -92,11 +92,13 @@ class Predictor:
     a period head, and the 'palette' and 'light' measured from the pixels}."""
     prediction = self._forward(np.stack([self.preprocess(x) for x in rgbs]))
     facts = [self.supplied.title_and_year(n) for n in (names or [None] * len(rgbs))]
+    measured = [content.palette_and_light(rgb) for rgb in rgbs]  # the description names it
     described = describer_lib.describe(
         prediction, self.vocab, k=k, writer=self.writer, titles=[t for t, _ in facts],
-        years=[y for _, y in facts], hedging=self.hedging, temperatures=self.temperatures)
+        years=[y for _, y in facts], hedging=self.hedging, temperatures=self.temperatures,
+        palettes=[p for p, _ in measured])
     results = []
-    for row, (d, rgb) in enumerate(zip(described, rgbs)):
+    for row, (d, (palette, light)) in enumerate(zip(described, measured)):
       record = {task: [{'label': self._names[task][i], 'prob': round(p, 6)}
                        for i, p in d.top[task]] for task in TASKS}
       record['description'] = d.description
@@ -106,7 +108,7 @@ class Predictor:
         record['tags'] = content.top_tags(prediction.tags[row], self.vocab.tags, k)
       if prediction.period is not None:
         record['period'] = content.period_estimate(prediction.period[row])
-      record['palette'], record['light'] = content.palette_and_light(rgb)
+      record['palette'], record['light'] = palette, light
       results.append(record)
     return results
 

@@ -3,7 +3,8 @@
 From `Facts` (predictions with their calibrated probabilities, or labels) it
 writes one sentence in several shapes per language (text/sentences_en.py,
 text/sentences_fr.py), each saying the style, the artist, the genre, the time,
-a supplied title and one of the movement's traits (text/traits.py), hedged by
+a supplied title, what the picture shows and its palette (text/depiction.py) and
+one of the movement's traits (text/traits.py), hedged by
 `config.describe`'s limits (text/wording.py). Shape 0 with trait 0 is what
 `compose` prints; the others give the caption metrics several references and
 the captioner several targets per image:
@@ -24,6 +25,7 @@ from wikiart_jax.core import LANGUAGES
 from wikiart_jax.text import sentences_en
 from wikiart_jax.text import sentences_fr
 from wikiart_jax.text import traits as traits_lib
+from wikiart_jax.text.period import Period
 from wikiart_jax.text.wording import Facts, Hedging, Wording, facts, plan
 
 # Per language, every sentence shape: (Wording, trait phrase or None) -> sentence.
@@ -32,7 +34,7 @@ SHAPES: dict[str, tuple[Callable[[Wording, str | None], str], ...]] = {
     'fr': sentences_fr.SHAPES,
 }
 
-__all__ = ['Facts', 'Hedging', 'SHAPES', 'check_language', 'compose', 'describe',
+__all__ = ['Facts', 'Hedging', 'Period', 'SHAPES', 'check_language', 'compose', 'describe',
            'all_phrasings', 'sample', 'facts']
 
 

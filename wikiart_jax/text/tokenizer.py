@@ -26,7 +26,7 @@ from typing import Iterable
 
 import numpy as np
 
-from wikiart_jax.core import LANGUAGES
+from wikiart_jax.core import LANGUAGES, PERIOD_END, PERIOD_START
 from wikiart_jax.text import references
 
 HUB_PREFIX = 'hf:'
@@ -171,12 +171,19 @@ def training_texts(vocab) -> list[str]:
   languages: the training corpus of a run's BPE tokenizer (no titles, no years: the
   captioner never writes them)."""
   texts = []
+  tags = list(getattr(vocab, 'tags', None) or ())
   for i, style in enumerate(vocab.style):
     for j, genre in enumerate([None, *vocab.genre]):
       a = (i + j) % len(vocab.artist_names) if vocab.artist_names else -1
-      refs = references.references(style, vocab.artist_names[a] if a >= 0 else None, genre,
-                                   artist_fr=vocab.artist_name(a, 'fr') if a >= 0 else None)
-      texts += refs['en'] + refs['fr']
+      # Every tag and every part of every century of the period bins, in turn.
+      k = (i * 11 + j) * 2
+      shown = tuple(dict.fromkeys(tags[(k + n) % len(tags)] for n in range(2))) if tags else ()
+      year = PERIOD_START + (i * 11 + j) * 17 % (PERIOD_END - PERIOD_START)
+      for extra in ({}, {'tags': shown, 'year': year}):
+        refs = references.references(style, vocab.artist_names[a] if a >= 0 else None, genre,
+                                     artist_fr=vocab.artist_name(a, 'fr') if a >= 0 else None,
+                                     **extra)
+        texts += refs['en'] + refs['fr']
   names = {*vocab.artist_names, *(vocab.artist_name(i, 'fr') for i in range(len(vocab.artist)))}
   texts += [f'{LANG_TAGS[l]} {name}' for l in LANGUAGES for name in sorted(names)]
   return texts
