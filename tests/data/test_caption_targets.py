@@ -20,7 +20,7 @@ def setup(tmp_path_factory):
   vocab = metadata.Vocabularies.build([('claude-monet', 'Claude Monet'),
                                        ('pablo-picasso', 'Pablo Picasso')])
   texts = [s for style in STYLES for refs in references.references(
-      style, 'Claude Monet', 'landscape').values() for s in refs]
+      style, 'Claude Monet', 'landscape', year=1919, tags=('boat',)).values() for s in refs]
   folder = str(tmp_path_factory.mktemp('tok'))
   return vocab, folder, tok_lib.build_bpe_tokenizer(folder, texts, vocab_size=600)
 
@@ -51,7 +51,9 @@ def _decoded(tok, out):
 def test_transform_adds_tokens_of_a_reference(setup):
   vocab, _, tok = setup
   transform = caption_targets.CaptionTransform(vocab, tok, max_len=64)
-  refs = references.references('Impressionism', 'Claude Monet', 'landscape')
+  # The year label as the part of its century (never the year itself).
+  refs = references.references('Impressionism', 'Claude Monet', 'landscape', year=1919)
+  assert refs['fr'][3].startswith('Un paysage de Claude Monet (début du XXe siècle), de style')
   rng = np.random.default_rng(0)
   langs = set()
   for _ in range(12):
@@ -131,4 +133,16 @@ def test_make_transform_reads_the_caption_config(setup, tmp_path):
   assert transform.artemis_ratio == 0.5 and len(transform.artemis) == 1
   out = pickle.loads(pickle.dumps(transform)).random_map(_example(vocab), np.random.default_rng(0))
   assert _decoded(tok, out) in references.references(
-      'Impressionism', 'Claude Monet', 'landscape')['fr']
+      'Impressionism', 'Claude Monet', 'landscape', year=1919)['fr']
+
+
+def test_targets_name_the_tags_present(setup):
+  vocab, _, tok = setup
+  vocab = metadata.Vocabularies.build([('claude-monet', 'Claude Monet')])
+  vocab.tags = ['sea', 'boat']
+  transform = caption_targets.CaptionTransform(vocab, tok, max_len=64, languages=['en'])
+  example = _example(vocab, year=np.int32(-1), tags=np.array([0.0, 1.0], np.float32),
+                     tags_mask=np.array([1.0, 1.0], np.float32))
+  refs = references.references('Impressionism', 'Claude Monet', 'landscape', tags=('boat',))
+  text = _decoded(tok, transform.random_map(example, np.random.default_rng(0)))
+  assert text in refs['en'] and 'a boat' in text

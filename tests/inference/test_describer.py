@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from wikiart_jax import factory
+from wikiart_jax.core import NUM_PERIOD_BINS
 from wikiart_jax.data import metadata
 from wikiart_jax.inference import describer
 from wikiart_jax.inference import forward
@@ -107,3 +108,47 @@ def test_an_untrained_captioner_writes_no_digit_and_no_title_quote(writer):
   for lang in ('en', 'fr'):
     for text in writer.write(context, lang):
       assert not any(ch in text for ch in '0123456789«»“”"'), text
+
+
+class _NamingWriter:
+  """Names Claude Monet in every row."""
+
+  def write(self, context, lang):
+    return ['A still life by Claude Monet.'] * len(context)
+
+
+def test_a_learned_sentence_naming_another_artist_is_withheld():
+  prediction = _prediction().replace(context=np.zeros((2, 4, 8)))
+  out = describer.describe(prediction, VOCAB, k=1, writer=_NamingWriter())
+  # Row 0's artist head says Picasso: the Monet sentence is kept apart, not shown.
+  assert out[0].generated == {} and out[0].withheld['en'] == 'A still life by Claude Monet.'
+  # Row 1's says Monet: shown.
+  assert out[1].generated == {'en': 'A still life by Claude Monet.',
+                              'fr': 'A still life by Claude Monet.'} and not out[1].withheld
+
+
+def test_tags_period_and_palette_reach_the_sentence():
+  vocab = metadata.Vocabularies.build([('claude-monet', 'Claude Monet')])
+  vocab.tags = ['sea', 'boat', 'trees']
+  probs = {'style': np.zeros((1, 27)), 'artist': np.ones((1, 1)), 'genre': np.zeros((1, 10))}
+  probs['style'][0, vocab.style.index('Impressionism')] = 1.0
+  probs['genre'][0, vocab.genre.index('landscape')] = 1.0
+  period = np.zeros((1, NUM_PERIOD_BINS))
+  period[0, (1880 - 1400) // 25] = 1.0  # 1875-1899: expected 1887.5, spread 7.2
+  prediction = forward.Prediction(probs=probs, tags=np.array([[0.9, 0.8, 0.1]]), period=period)
+  palette = {'black_and_white': False,
+             'colours': [{'colour': 'blue', 'share': 0.6}, {'colour': 'white', 'share': 0.3},
+                         {'colour': 'ochre', 'share': 0.1}]}
+  hedging = composer.Hedging.from_config(common.get_config().describe)
+  out = describer.describe(prediction, vocab, k=1, hedging=hedging, palettes=[palette])[0]
+  assert out.description['fr'] == (
+      'Style impressionniste, œuvre de Claude Monet (vers 1880-1895), représentant un paysage '
+      'maritime avec un bateau, avec des reflets de lumière caractéristiques du mouvement, '
+      'dans des tons bleus et blancs.')
+  assert out.description['en'] == (
+      'An Impressionist seascape by Claude Monet (c. 1880-1895), showing a boat, in tones of '
+      'blue and white, with reflections of light typical of the movement.')
+  grey = {'black_and_white': True, 'colours': []}
+  out = describer.describe(prediction, vocab, k=1, hedging=hedging, palettes=[grey])[0]
+  assert out.description['fr'].endswith(', en noir et blanc.')
+  assert 'in black and white' in out.description['en']

@@ -25,6 +25,7 @@ from wikiart_jax.inference.forward import Prediction
 from wikiart_jax.metrics import calibration
 from wikiart_jax.metrics import period as period_metrics
 from wikiart_jax.text import composer
+from wikiart_jax.text import mentions
 from wikiart_jax.text import tokenizer as tokenizer_lib
 
 
@@ -70,11 +71,15 @@ class Described:
   Attributes:
     top: task -> [(class id, probability)], best first.
     description: lang -> the composer's sentence of the predictions.
-    generated: lang -> the captioner's sentence; empty without a captioner.
+    generated: lang -> the captioner's sentence; empty without a captioner. A
+      sentence naming another artist than the artist head's first choice is not
+      shown (it would contradict the composed one): it is in `withheld`.
+    withheld: lang -> the captioner's sentences left out of `generated`.
   """
   top: dict[str, list[tuple[int, float]]]
   description: dict[str, str]
   generated: dict[str, str]
+  withheld: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 def top_k(probs: np.ndarray, k: int) -> list[tuple[int, float]]:
@@ -137,6 +142,7 @@ def describe(prediction: Prediction, vocab, *, k: int, writer: CaptionWriter | N
   rows = len(probs[TASKS[0]])
   generated = ({lang: writer.write(prediction.context, lang) for lang in LANGUAGES}
                if writer is not None else {})
+  reader = mentions.MentionReader.of(vocab) if generated else None
   out = []
   for i in range(rows):
     top = {task: top_k(probs[task][i], max(k, 2)) for task in TASKS}
@@ -150,6 +156,10 @@ def describe(prediction: Prediction, vocab, *, k: int, writer: CaptionWriter | N
         artist_prob=p_artist, genre_prob=p_genre, second_style=vocab.style[second],
         **content_facts(prediction, vocab, i, palettes[i] if palettes else None))
     description = {lang: composer.compose(known, lang, hedging=hedging) for lang in LANGUAGES}
+    shown, withheld = {}, {}
+    for lang, texts in generated.items():
+      same_artist = all(a == artist for a in reader.read(texts[i], lang).artists)
+      (shown if same_artist else withheld)[lang] = texts[i]
     out.append(Described(top={task: t[:k] for task, t in top.items()}, description=description,
-                         generated={lang: texts[i] for lang, texts in generated.items()}))
+                         generated=shown, withheld=withheld))
   return out

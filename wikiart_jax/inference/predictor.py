@@ -104,6 +104,8 @@ class Predictor:
       record['description'] = d.description
       if d.generated:  # the learned captioner's, next to the composed one
         record['generated'] = d.generated
+      if d.withheld:  # naming another artist than the head's: kept apart, not shown
+        record['generated_withheld'] = d.withheld
       if prediction.tags is not None:
         record['tags'] = content.top_tags(prediction.tags[row], self.vocab.tags, k)
       if prediction.period is not None:
