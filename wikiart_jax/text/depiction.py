@@ -58,7 +58,7 @@ def subjects_en(w: Wording) -> str:
 
 def subjects_fr(w: Wording) -> str:
   """'un bateau et des arbres', 'un bateau et peut-être des arbres'; '' when none."""
-  return _listed(w, subjects_lib.french, 'et', 'peut-être')
+  return _listed(w, lambda s: s.fr, 'et', 'peut-être')
 
 
 def palette_en(w: Wording) -> str:
