@@ -140,12 +140,12 @@ def style_first(w: Wording, trait: str | None) -> str:
   shown = depiction.subjects_fr(w)
   if w.genre and not w.both_probable:
     probably = 'probablement ' if w.genre_level == 'probable' else ''
-    shows = depiction.genre_fr(w, shown=True) if w.genre_level == 'sure' else (
-        GENRE_FR_SUBJECT.get(w.genre))
+    sure = w.genre_level == 'sure'
+    shows = depiction.genre_fr(w, shown=True) if sure else GENRE_FR_SUBJECT.get(w.genre)
     if has_work and shows:
       subject = f'représentant {probably}{shows}'
     else:
-      subject = f'{probably}{depiction.genre_fr(w) if w.genre_level == "sure" else GENRE_FR[w.genre]}'
+      subject = f'{probably}{depiction.genre_fr(w) if sure else GENRE_FR[w.genre]}'
     if shown:
       subject += f' avec {shown}'
   elif shown:
