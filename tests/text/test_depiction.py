@@ -111,3 +111,19 @@ def test_every_sentence_reads_back_its_tags_colours_and_period():
       assert not mentions.judge(named, mentions.Expected(
           'Impressionism', artist=0, genre='landscape', tags=expected.tags,
           period=expected.period, palette=(True, frozenset()))).faithful
+
+
+def test_every_tag_reads_back_as_itself_beside_every_genre_and_style():
+  from wikiart_jax.core import GENRES, STYLES  # pylint: disable=g-import-not-at-top
+  from wikiart_jax.text import subjects  # pylint: disable=g-import-not-at-top
+  reader = mentions.MentionReader(['Claude Monet'])
+  cases = [('Impressionism', g, k) for g in GENRES for k in subjects.TAG_KEYS]
+  cases += [(s, 'portrait', k) for s in STYLES for k in ('nude', 'dots', 'lines', 'curves')]
+  for style, genre, key in cases:
+    known = facts(style, 'Claude Monet', genre, subjects=[(key, None)])
+    for lang, sentences in composer.all_phrasings(known).items():
+      for text in sentences:
+        named = reader.read(text, lang)
+        # "un nu" is the genre; the nude tag is "une figure nue" in a sentence.
+        assert (named.tags, named.genres, named.styles, named.colours) == (
+            [key], [genre], [style], []), text

@@ -32,6 +32,8 @@ def test_every_composer_sentence_reads_back_its_facts(style):
           assert named.genres == ([genre] if genre else []), text
           assert named.artists == ([NAMES.index(artist)] if artist else []), text
           assert (named.years, named.titles, named.periods) == ([1919], ['Water Lilies'], [])
+          # No style, genre, trait or name is read as a subject or a colour.
+          assert named.tags == named.colours == [], text
 
 
 def test_hedged_sentences_name_the_two_closest_styles():

@@ -19,6 +19,14 @@ from wikiart_jax.text.wording import Wording
 
 # Genre nouns that absorb a tag (text/wording.py's GENRE_WITH_TAG): EN, FR.
 _WITH_TAG = {('landscape', 'sea'): ('seascape', 'un paysage maritime')}
+# French tag phrases said otherwise in a sentence: the lexicon's "un nu" is also the
+# genre's noun, so "avec un nu" would read as a second genre.
+FR_SUBJECT = {'nude': 'une figure nue'}
+
+
+def subject_fr(subject: subjects_lib.Subject) -> str:
+  """A tag's French phrase in a sentence: the lexicon's, with its natural article."""
+  return FR_SUBJECT.get(subject.key, subject.fr)
 
 
 def genre_en(w: Wording) -> str:
@@ -58,7 +66,7 @@ def subjects_en(w: Wording) -> str:
 
 def subjects_fr(w: Wording) -> str:
   """'un bateau et des arbres', 'un bateau et peut-être des arbres'; '' when none."""
-  return _listed(w, lambda s: s.fr, 'et', 'peut-être')
+  return _listed(w, subject_fr, 'et', 'peut-être')
 
 
 def palette_en(w: Wording) -> str:

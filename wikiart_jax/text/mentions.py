@@ -24,6 +24,7 @@ from typing import Sequence
 
 from wikiart_jax.core import LANGUAGES, PERIOD_STEP
 from wikiart_jax.text import colours as colours_lib
+from wikiart_jax.text import depiction
 from wikiart_jax.text import lexicon
 from wikiart_jax.text import period as period_lib
 from wikiart_jax.text import subjects as subjects_lib
@@ -80,9 +81,11 @@ def _tag_forms() -> dict[str, list[tuple[str, str]]]:
   return {
       'en': _sorted([(normalize(f), s.key) for s in subjects_lib.SUBJECTS.values()
                      for f in (s.en, s.en_bare)]),
+      # A tag the sentences say otherwise ("une figure nue") is read by that phrase only.
       'fr': _sorted([(normalize(f), s.key) for s in subjects_lib.SUBJECTS.values()
-                     for f in (subjects_lib.french(s, a) for a in
-                               ('indefinite', 'definite', 'partitive', 'none'))]),
+                     for f in ((depiction.FR_SUBJECT[s.key],) if s.key in depiction.FR_SUBJECT
+                               else (subjects_lib.french(s, a) for a in
+                                     ('indefinite', 'definite', 'partitive', 'none')))]),
   }
 
 
@@ -142,6 +145,10 @@ class _Forms:
 _STYLES = {lang: _Forms(pairs) for lang, pairs in STYLE_FORMS.items()}
 _GENRES = {lang: _Forms(pairs) for lang, pairs in GENRE_FORMS.items()}
 _TAGS = {lang: _Forms(pairs) for lang, pairs in TAG_FORMS.items()}
+# Tag phrases of several words, read before the genres: "a nude figure" is no nude.
+_ANY_ARTICLE = re.compile(r"^(?:a |an |the |un |une |des |le |la |les |l'|du |de la |de l')")
+_LONG_TAGS = {lang: _Forms([(f, k) for f, k in pairs if ' ' in _ANY_ARTICLE.sub('', f)])
+              for lang, pairs in TAG_FORMS.items()}
 _COLOURS = {lang: _Forms(pairs) for lang, pairs in COLOUR_FORMS.items()}
 _GENRE_TAGS = {lang: _Forms(_sorted(forms.items())) for lang, forms in _GENRE_TAG_FORMS.items()}
 _TRAITS = {lang: _Forms(_sorted((normalize(t), 0) for style in traits_lib.table()
@@ -208,12 +215,13 @@ class MentionReader:
           low = low[:m.start()] + ' ' * len(m.group(0)) + low[m.end():]
     named.years = [int(m.group(1)) for m in _NUMBER.finditer(low)]
     low = _STYLES[lang].take(low, named.styles)
+    low = _TRAITS[lang].take(low, [])  # a movement's trait is no subject, genre or palette
     both: list = []
     low = _GENRE_TAGS[lang].take(low, both)
     named.genres += [g for g, _ in both]
     named.tags += [t for _, t in both]
+    low = _LONG_TAGS[lang].take(low, named.tags)
     low = _GENRES[lang].take(low, named.genres)
-    low = _TRAITS[lang].take(low, [])  # a movement's trait is no subject and no palette
     low = _TAGS[lang].take(low, named.tags)
     _COLOURS[lang].take(low, named.colours)
     return named
