@@ -41,11 +41,11 @@ class Hedging:
   period_range_spread: float
   period_part_spread: float
   period_century_spread: float
-  tag_sure: float = 0.5
-  tag_probable: float = 0.3
-  max_subjects: int = 2
-  colour_share: float = 0.2
-  max_colours: int = 2
+  tag_sure: float
+  tag_probable: float
+  max_subjects: int
+  colour_share: float
+  max_colours: int
 
   @classmethod
   def from_config(cls, section) -> 'Hedging':
@@ -55,11 +55,14 @@ class Hedging:
 
 
 # Labels: every fact stated; a year label (`Period(year, 0)`) said as the part of its
-# century, which needs no digit (the captioner writes none); two tags, two colours.
+# century, which needs no digit (the captioner writes none); at most two tags and two
+# colours, as `config.describe.max_*` allow a prediction by default (references are
+# built in the input pipeline, which does not read config.describe).
 LABELS = Hedging(style_sure=0.0, style_probable=0.0, artist_sure=0.0, artist_attributed=0.0,
                  genre_sure=0.0, genre_probable=0.0, period_range_spread=-1.0,
                  period_part_spread=float('inf'), period_century_spread=float('inf'),
-                 tag_sure=0.0, tag_probable=0.0, colour_share=0.0)
+                 tag_sure=0.0, tag_probable=0.0, max_subjects=2, colour_share=0.0,
+                 max_colours=2)
 
 
 @dataclasses.dataclass(frozen=True)
