@@ -1,14 +1,16 @@
 """The caption target of each training example: a grain map from labels to tokens.
 
 `CaptionTransform` turns a decoded example's labels into int32 'caption_tokens' /
-'caption_mask' [max_len] and 'caption_lang' (0 en, 1 fr): a random template
-description of the example's facts (text/references.py) in a random configured
-language, as BOS, the language tag, the sentence, EOS, padding. The tag is the
-generation prompt, so the mask (the loss weights) is 1 on the sentence and EOS
-only. For a BLIP-2 captioner (`blip2`, its `prompts.Framing`) the prompt is
-instead the example's true labels and the language's instruction
-(text/prompts.py), framed for its language model: OPT [BOS, prompt, sentence,
-EOS], T5 [prompt, EOS, sentence, EOS], with the checkpoint's EOS and padding.
+'caption_mask' [max_len] and 'caption_lang' (0 en, 1 fr): a random composer
+sentence of the example's labels (text/references.py: style, artist, genre, the
+content tags present, the year as the part of its century in words; never a
+title or a year) in a random configured language, as BOS, the language tag, the
+sentence, EOS, padding. The tag is the generation prompt, so the mask (the loss
+weights) is 1 on the sentence and EOS only. For a BLIP-2 captioner (`blip2`, its
+`prompts.Framing`) the prompt is instead the example's true labels and the
+language's instruction (text/prompts.py), framed for its language model: OPT
+[BOS, prompt, sentence, EOS], T5 [prompt, EOS, sentence, EOS], with the
+checkpoint's EOS and padding.
 """
 
 from __future__ import annotations
@@ -87,13 +89,12 @@ class CaptionTransform(grain.transforms.RandomMap):
       cached = self._encoded[key] = self._encode(text, lang, prompt)
     return cached[0].copy(), cached[1].copy()
 
-  def prompt(self, facts: tuple, lang: str) -> tuple[int, ...] | None:
+  def prompt(self, facts: references.LabelFacts, lang: str) -> tuple[int, ...] | None:
     """A BLIP-2 captioner's prompt for these (true) labels; None for the tag prompt."""
     if self.blip2 is None:
       return None
-    style, artist, genre = facts[:3]
-    return tuple(self.blip2.prompt(self.tokenizer,
-                                   prompts.label_prompt(style, artist, genre, lang)))
+    return tuple(self.blip2.prompt(
+        self.tokenizer, prompts.label_prompt(facts.style, facts.artist, facts.genre, lang)))
 
   def _encode(self, text: str, lang: str,
               prompt: tuple[int, ...] | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -127,9 +128,11 @@ class CaptionTransform(grain.transforms.RandomMap):
       tokens = np.full((self.max_len,), self._eos_pad()[1], np.int32)
       mask = np.zeros((self.max_len,), np.int32)
     else:
-      text = references.sample_target(*facts, rng=rng, lang=lang,
+      text = references.sample_target(facts.style, facts.artist, facts.genre, rng=rng,
+                                      lang=lang, artist_fr=facts.artist_fr,
                                       utterances=self.artemis.get(path, ()),
-                                      artemis_ratio=self.artemis_ratio)
+                                      artemis_ratio=self.artemis_ratio,
+                                      tags=facts.tags, year=facts.year)
       tokens, mask = self.encode(text, lang, self.prompt(facts, lang))
     out.update(caption_tokens=tokens, caption_mask=mask,
                caption_lang=np.int32(LANGUAGES.index(lang)))

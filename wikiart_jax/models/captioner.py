@@ -34,6 +34,7 @@ from flax import nnx
 import jax
 import jax.numpy as jnp
 
+from wikiart_jax.core import TAGS
 from wikiart_jax.models.activations import activation
 from wikiart_jax.models.git import GitConfig, GitForCausalLM
 from wikiart_jax.models.gpt2 import GPT2Config, GPT2LMHeadModel
@@ -80,13 +81,19 @@ class LabelTokens(nnx.Module):
 
   Tag-guided captioning (as Tag2Text, Huang et al. 2023): the decoder reads what the
   heads recognised, so the description agrees with the top-1 the demo shows. The
-  probabilities are stop-gradient: the caption loss does not move the heads.
+  content tags (independent sigmoids) make one token, their probabilities (with
+  `top1`: the tags at or above `tag_threshold`, those the composer may name) @ the
+  table; the period bins one token like a class head. The probabilities are
+  stop-gradient: the caption loss does not move the heads.
   """
 
-  def __init__(self, label_classes: Mapping[str, int], width: int, *, rngs: nnx.Rngs):
+  def __init__(self, label_classes: Mapping[str, int], width: int, *, rngs: nnx.Rngs,
+               top1: bool = False, tag_threshold: float = 0.5):
     if not label_classes:
       raise ValueError('caption_decoder.label_tokens needs at least one classification head')
     self.tasks = tuple(label_classes)
+    self.top1 = top1
+    self.tag_threshold = float(tag_threshold)
     # Unit scale like the LayerNormed backbone tokens the projection also reads.
     self.tables = nnx.Dict({task: nnx.Param(jax.random.normal(rngs.params(), (n, width)))
                             for task, n in label_classes.items()})
@@ -98,7 +105,15 @@ class LabelTokens(nnx.Module):
       raise ValueError(f'label tokens need the logits of {missing}')
     tokens = []
     for task in self.tasks:
-      probs = jax.nn.softmax(jax.lax.stop_gradient(head_logits[task]).astype(jnp.float32), -1)
+      logits = jax.lax.stop_gradient(head_logits[task]).astype(jnp.float32)
+      if task == TAGS:  # multi-label: every tag present, not one class
+        probs = jax.nn.sigmoid(logits)
+        if self.top1:
+          probs = (probs >= self.tag_threshold).astype(jnp.float32)
+      elif self.top1:  # the row of the heads' first choice: the text names what they name
+        probs = jax.nn.one_hot(jnp.argmax(logits, -1), logits.shape[-1], dtype=jnp.float32)
+      else:
+        probs = jax.nn.softmax(logits, -1)
       tokens.append(probs @ self.tables[task][...].astype(jnp.float32))
     return jnp.stack(tokens, axis=1).astype(dtype)
 
@@ -154,7 +169,7 @@ class Captioner(nnx.Module):
 
   def __init__(self, model_config, vision_width: int, vocab_size: int, *, rngs: nnx.Rngs,
                decoder: GPT2Config | GitConfig | None = None,
-               label_classes: Mapping[str, int] | None = None):
+               label_classes: Mapping[str, int] | None = None, tag_threshold: float = 0.5):
     """Builds the decoder with random weights (the factory loads checkpoints).
 
     Args:
@@ -164,7 +179,8 @@ class Captioner(nnx.Module):
       rngs: parameter initialisation keys.
       decoder: explicit decoder sizes (default: `decoder_config(...)`).
       label_classes: task -> number of classes of the heads, for
-        `caption_decoder.label_tokens`.
+        `caption_decoder.label_tokens` (the tag and period heads too, by their names).
+      tag_threshold: with `label_tokens_top1`, the tags the tag token holds.
     """
     if model_config.captioner not in ('git', 'prefix'):
       raise ValueError(f"config.model.captioner must be one of {KINDS}, got "
@@ -172,7 +188,9 @@ class Captioner(nnx.Module):
     self.kind = model_config.captioner
     section = model_config.caption_decoder
     self.image_tokens = check_image_tokens(str(section.image_tokens))
-    self.label_tokens = (LabelTokens(label_classes or {}, vision_width, rngs=rngs)
+    self.label_tokens = (LabelTokens(label_classes or {}, vision_width, rngs=rngs,
+                                     top1=bool(section.get('label_tokens_top1', False)),
+                                     tag_threshold=tag_threshold)
                          if section.label_tokens else None)
     cfg = decoder or decoder_config(model_config, vision_width, vocab_size)
     if self.kind == 'git':

@@ -50,6 +50,27 @@ def train_metrics_class(tasks, captioning: bool):
       loss_only=[TAGS] if TAGS in tasks else [])
 
 
+_SURE_LOGIT = 20.0  # sigmoid(20) = 1 - 2e-9: a tag the labels say is there
+
+
+def content_from_labels(outputs: dict, batch: dict) -> dict:
+  """The heads' outputs with the tag and period logits replaced, where the labels are
+  known, by the labels' (as Tag2Text trains on parsed tags): the captioner learns to
+  name exactly the tags and the period its tokens hold, which at inference are the
+  heads' own; a target names the labels' tags and period (text/references.py)."""
+  out = dict(outputs)
+  if TAGS in outputs and TAGS in batch:
+    present = (batch[TAGS] >= 0.5) & (batch[TAGS_MASK] > 0)
+    out[TAGS] = jnp.where(present, _SURE_LOGIT, -_SURE_LOGIT).astype(outputs[TAGS].dtype)
+  if PERIOD in outputs and PERIOD in batch:
+    bins = batch[PERIOD]
+    one_hot = jax.nn.one_hot(jnp.maximum(bins, 0), outputs[PERIOD].shape[-1])
+    labelled = (2 * one_hot - 1) * _SURE_LOGIT
+    out[PERIOD] = jnp.where((bins >= 0)[:, None], labelled,
+                            outputs[PERIOD]).astype(outputs[PERIOD].dtype)
+  return out
+
+
 def _label_counts(batch: dict, style_to_family: np.ndarray | None, tasks=TASKS) -> dict:
   """Valid labels per task over the whole (global) batch: the loss denominators.
 
@@ -113,7 +134,7 @@ def make_train_step(parts: parts_lib.ModelParts, tx: optax.GradientTransformatio
     if model.captioner is not None:
       # Teacher forcing on the backbone's tokens (and the heads' predictions when
       # configured); padding is masked out.
-      context = model.captioner.condition(aux['tokens'], outputs)
+      context = model.captioner.condition(aux['tokens'], content_from_labels(outputs, micro))
       logits = model.captioner(context, micro['caption_tokens'], deterministic=False,
                                rngs=nnx.Rngs(dropout=jax.random.fold_in(key, 1)))
       total, _ = captioner_lib.caption_loss(
