@@ -13,7 +13,7 @@ from wikiart_jax.models.blip2 import Blip2Config, Blip2ForConditionalGeneration
 from wikiart_jax.models.opt import OPTConfig
 from wikiart_jax.models.qformer import QFormerConfig
 from wikiart_jax.models.t5 import T5Config
-from wikiart_jax.models.vit import ViTConfig
+from wikiart_jax.models.vit import ViT, ViTConfig
 
 VISION = ViTConfig(image_size=28, patch_size=14, hidden_size=16, num_layers=1, num_heads=2,
                    mlp_dim=16, qkv='fused', pooler='norm')
@@ -40,7 +40,7 @@ def _images(seed=1):
 
 
 def test_the_towers_pooled_output_is_its_cls_token_normalised_again():
-  tower = _model('opt').vision_model
+  tower = ViT(VISION, rngs=nnx.Rngs(0))  # the tower BLIP-2 builds
   # At its initial scale 1 and bias 0, a LayerNorm twice is once: make it a real one.
   scale, bias = jax.random.normal(jax.random.key(3), (2, 16))
   tower.layernorm.scale[...], tower.layernorm.bias[...] = scale + 2.0, bias
