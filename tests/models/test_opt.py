@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 from flax import nnx
 
+from conftest import assert_causal
+
 from wikiart_jax.models.opt import POSITION_OFFSET, OPTConfig, OPTForCausalLM
 
 CFG = OPTConfig(vocab_size=13, hidden_size=16, num_layers=2, num_heads=2, ffn_dim=24,
@@ -23,13 +25,7 @@ def _ids(seed=0, length=6):
 
 
 def test_a_token_sees_only_the_tokens_before_it(model):  # pylint: disable=redefined-outer-name
-  ids = _ids()
-  changed = ids.at[:, 4:].set((ids[:, 4:] + 1) % CFG.vocab_size)
-  full, _ = model(ids)
-  other, _ = model(changed)
-  assert full.shape == (2, 6, CFG.vocab_size) and full.dtype == jnp.float32
-  np.testing.assert_array_equal(full[:, :4], other[:, :4])
-  assert not np.allclose(full[:, 4:], other[:, 4:])
+  assert_causal(model, CFG.vocab_size)
 
 
 def test_positions_start_at_row_two(model):  # pylint: disable=redefined-outer-name
