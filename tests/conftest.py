@@ -219,3 +219,16 @@ def _write_big_scans(folder) -> None:
   jpeg = folder / 'scan.jpg'
   image.save(jpeg, quality=80)
   del image
+
+
+def assert_causal(model, vocab_size):
+  """A decoder's logits at a position depend on no later token (changed from 4 on)."""
+  import jax  # pylint: disable=g-import-not-at-top
+  import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
+  ids = jax.random.randint(jax.random.key(0), (2, 6), 0, vocab_size)
+  changed = ids.at[:, 4:].set((ids[:, 4:] + 1) % vocab_size)
+  full, _ = model(ids)
+  other, _ = model(changed)
+  assert full.shape == (2, 6, vocab_size) and full.dtype == jnp.float32
+  np.testing.assert_array_equal(full[:, :4], other[:, :4])
+  assert not np.allclose(full[:, 4:], other[:, 4:])

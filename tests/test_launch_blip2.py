@@ -122,6 +122,7 @@ def test_zero_shot_predict_and_serve_write_transformers_greedy_caption(tmp_path,
   config.data.image_size = tiny_blip2.IMAGE_SIZE
   config.data.caption.max_len = MAX_LEN
   page = app.Demo(config, str(tmp_path / 'empty'))
-  _, shown, *labels, _, overlay, status = page.describe(str(path), 'English')
+  # (result, text, style, artist, genre, image, overlay, tags, period, content, status)
+  _, shown, *labels, _, overlay, _, _, _, status = page.describe(str(path), 'English')
   assert shown == want and labels == [{}, {}, {}] and overlay is not None, status
   assert 'zero-shot' in page.source

@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 from flax import nnx
 
+from conftest import assert_causal
+
 from wikiart_jax.models.gpt2 import GPT2Config, GPT2LMHeadModel
 
 CFG = GPT2Config(vocab_size=13, n_positions=8, n_embd=16, n_layer=2, n_head=2)
@@ -24,13 +26,7 @@ def _ids(seed=0, length=6):
 
 
 def test_a_token_sees_only_the_tokens_before_it(model):  # pylint: disable=redefined-outer-name
-  ids = _ids()
-  changed = ids.at[:, 4:].set((ids[:, 4:] + 1) % CFG.vocab_size)
-  full, _ = model(ids)
-  other, _ = model(changed)
-  assert full.shape == (2, 6, CFG.vocab_size) and full.dtype == jnp.float32
-  np.testing.assert_array_equal(full[:, :4], other[:, :4])
-  assert not np.allclose(full[:, 4:], other[:, 4:])
+  assert_causal(model, CFG.vocab_size)
 
 
 def test_the_head_reads_only_the_positions_asked(model):  # pylint: disable=redefined-outer-name
