@@ -108,8 +108,12 @@ def collect_samples(dataset_path: str, split: str, image_size: int, vocab,
         'true': {t: names[t][int(example[t])] if int(example[t]) >= 0 else None
                  for t in TASKS},
         'pred': {t: [(names[t][j], p) for j, p in d.top[t]] for t in TASKS},
+        # The report is where the captioner is judged: a text that predict withholds
+        # (it names another artist than the head's) is shown here, marked as such.
         'descriptions': {**d.description,
-                         **{f'{lang} (captioner)': text for lang, text in d.generated.items()}},
+                         **{f'{lang} (captioner)': text for lang, text in d.generated.items()},
+                         **{f'{lang} (captioner, withheld: names another artist)': text
+                            for lang, text in d.withheld.items()}},
     })
   return samples
 
