@@ -100,3 +100,16 @@ def test_the_captioners_tag_and_period_tokens_read_the_labels_in_training():
   np.testing.assert_array_equal(out['period'][1], outputs['period'][1])
   assert out['style'] is outputs['style']
   assert set(step_lib.content_from_labels({'style': outputs['style']}, batch)) == {'style'}
+
+
+def test_with_one_hot_label_tokens_the_class_tokens_read_the_labels_too():
+  outputs = {'style': jnp.arange(12, dtype=jnp.float32).reshape(3, 4),
+             'artist': jnp.zeros((3, 5))}
+  batch = {'style': jnp.array([1, -1, 0]), 'artist': jnp.array([4, 2, -1])}
+  out = step_lib.content_from_labels(outputs, batch, classes=True)
+  np.testing.assert_array_equal(np.argmax(np.asarray(out['style']), -1)[[0, 2]], [1, 0])
+  np.testing.assert_array_equal(out['style'][1], outputs['style'][1])  # unknown: the head's
+  np.testing.assert_array_equal(np.argmax(np.asarray(out['artist']), -1)[:2], [4, 2])
+  np.testing.assert_array_equal(out['artist'][2], outputs['artist'][2])
+  # Soft label tokens (the default) keep the heads' own distributions.
+  assert step_lib.content_from_labels(outputs, batch)['style'] is outputs['style']
