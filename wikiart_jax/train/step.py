@@ -150,7 +150,7 @@ def make_train_step(parts: parts_lib.ModelParts, tx: optax.GradientTransformatio
     if model.captioner is not None:
       # Teacher forcing on the backbone's tokens (and the heads' predictions when
       # configured); padding is masked out.
-      tokens = model.captioner.label_tokens
+      tokens = getattr(model.captioner, 'label_tokens', None)  # BLIP-2's prompts name the labels
       context = model.captioner.condition(aux['tokens'], content_from_labels(
           outputs, micro, classes=tokens is not None and tokens.top1))
       logits = model.captioner(context, micro['caption_tokens'], deterministic=False,
