@@ -79,6 +79,17 @@ def test_figure_to_array_for_write_images():
   _assert_not_blank(arr)
 
 
+def test_write_png_keeps_the_drawn_pixels_and_equals_save_png(tmp_path):
+  from PIL import Image  # pylint: disable=g-import-not-at-top
+  fig = plots.confusion_figure(np.eye(3, dtype=int) * 4 + 1, ['x', 'y', 'z'])
+  arr = plots.figure_to_array(fig)
+  written = plots.write_png(arr, tmp_path / 'sub' / 'once.png')
+  saved = plots.save_png(fig, tmp_path / 'twice.png')
+  once = np.asarray(Image.open(written).convert('RGB'))
+  np.testing.assert_array_equal(once, arr)
+  np.testing.assert_array_equal(once, np.asarray(Image.open(saved).convert('RGB')))
+
+
 def test_bad_shapes_are_clear_errors():
   with pytest.raises(ValueError, match='match names'):
     plots.confusion_figure(np.zeros((3, 3)), ['a', 'b'])
