@@ -32,6 +32,14 @@ def test_confusion_png(tmp_path, num_classes):
   assert pixels.shape[0] >= 500 and pixels.shape[0] >= 30 * num_classes
 
 
+def test_cells_of_five_percent_or_more_are_labelled():
+  conf = np.array([[90, 6, 4], [0, 10, 0], [1, 1, 0]])
+  fig = plots.confusion_figure(conf, ['a', 'b', 'c'])
+  labels = sorted(t.get_text() for t in fig.axes[0].texts)
+  # Row a: .90 and .06 (.04 is not); row b: 1.00; row c: .50 twice.
+  assert labels == ['.06', '.50', '.50', '.90', '1.00']
+
+
 def test_confusion_top_n_grows_with_n_not_with_class_count(tmp_path):
   rng = np.random.default_rng(0)
   conf = rng.integers(0, 5, (200, 200))

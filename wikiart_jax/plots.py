@@ -23,8 +23,12 @@ from matplotlib.figure import Figure
 import numpy as np
 from PIL import Image
 
-# Matrices up to this size get the value printed in each cell (27 styles fit).
+# Matrices up to this size get the value printed in their cells (27 styles fit),
+# the cells holding at least _ANNOTATE_MIN of their row: the diagonal and the real
+# confusions. Below it the colour says enough, and an untrained model's 729 small
+# values would take two thirds of the figure's drawing time.
 _ANNOTATE_MAX = 30
+_ANNOTATE_MIN = 0.05
 
 
 def top_classes(counts: Sequence[int] | np.ndarray, n: int | None) -> np.ndarray:
@@ -79,7 +83,7 @@ def confusion_figure(confusion: np.ndarray, names: Sequence[str], *,
   if n <= _ANNOTATE_MAX:
     for i in range(n):
       for j in range(n):
-        if norm[i, j] >= 0.005:
+        if norm[i, j] >= _ANNOTATE_MIN:
           ax.text(j, i, f'{norm[i, j]:.2f}'.lstrip('0'), ha='center',
                   va='center', fontsize=fontsize - 2,
                   color='white' if norm[i, j] > 0.5 else 'black')
