@@ -47,8 +47,8 @@ def abstract_batch(config: ml_collections.ConfigDict, num_classes: dict, caption
   return jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=layout), shapes)
 
 
-# XLA compiler options per scheduler name ('memory' is a CPU option: a GPU compile
-# ignores it).
+# XLA compiler options per scheduler name ('memory' sets an option of XLA's CPU
+# compiler, for the CPU estimate).
 SCHEDULERS = {
     'default': None,
     'memory': {'xla_cpu_scheduler_type': 'CPU_SCHEDULER_TYPE_MEMORY_OPTIMIZED'},
