@@ -82,9 +82,11 @@ def read_tensorboard(workdir):
   from tensorboard.util import tensor_util  # pylint: disable=g-import-not-at-top
   out = {}
   for path in glob.glob(os.path.join(workdir, 'events.out.tfevents.*')):
-    acc = event_accumulator.EventAccumulator(path, size_guidance={'tensors': 0})
+    acc = event_accumulator.EventAccumulator(path, size_guidance={'tensors': 0, 'scalars': 0})
     acc.Reload()
-    for tag in acc.Tags()['tensors']:
+    for tag in acc.Tags()['scalars']:  # simple values (tensorboardX)
+      out.setdefault(tag, []).extend((e.step, float(e.value)) for e in acc.Scalars(tag))
+    for tag in acc.Tags()['tensors']:  # TF2 summaries (runs written before tensorboardX)
       for event in acc.Tensors(tag):
         value = tensor_util.make_ndarray(event.tensor_proto)
         if value.dtype.kind == 'f':  # scalars; texts and images are tensors too

@@ -32,6 +32,14 @@ def test_confusion_png(tmp_path, num_classes):
   assert pixels.shape[0] >= 500 and pixels.shape[0] >= 30 * num_classes
 
 
+def test_cells_of_five_percent_or_more_are_labelled():
+  conf = np.array([[90, 6, 4], [0, 10, 0], [1, 1, 0]])
+  fig = plots.confusion_figure(conf, ['a', 'b', 'c'])
+  labels = sorted(t.get_text() for t in fig.axes[0].texts)
+  # Row a: .90 and .06 (.04 is not); row b: 1.00; row c: .50 twice.
+  assert labels == ['.06', '.50', '.50', '.90', '1.00']
+
+
 def test_confusion_top_n_grows_with_n_not_with_class_count(tmp_path):
   rng = np.random.default_rng(0)
   conf = rng.integers(0, 5, (200, 200))
@@ -77,6 +85,17 @@ def test_figure_to_array_for_write_images():
   w, h = fig.canvas.get_width_height()
   assert arr.shape == (h, w, 3)
   _assert_not_blank(arr)
+
+
+def test_write_png_keeps_the_drawn_pixels_and_equals_save_png(tmp_path):
+  from PIL import Image  # pylint: disable=g-import-not-at-top
+  fig = plots.confusion_figure(np.eye(3, dtype=int) * 4 + 1, ['x', 'y', 'z'])
+  arr = plots.figure_to_array(fig)
+  written = plots.write_png(arr, tmp_path / 'sub' / 'once.png')
+  saved = plots.save_png(fig, tmp_path / 'twice.png')
+  once = np.asarray(Image.open(written).convert('RGB'))
+  np.testing.assert_array_equal(once, arr)
+  np.testing.assert_array_equal(once, np.asarray(Image.open(saved).convert('RGB')))
 
 
 def test_bad_shapes_are_clear_errors():

@@ -22,3 +22,8 @@ def test_each_stage_is_sized_and_a_frozen_backbone_holds_less():
   # Frozen: no optimizer state and no gradient for the backbone.
   assert heads['arguments'] < everything['arguments']
   assert heads['total'] < everything['total']
+
+
+def test_an_unknown_scheduler_is_refused_before_compiling():
+  with pytest.raises(ValueError, match=r"scheduler must be one of \['default', 'memory'\], got 'fast'"):
+    step_memory.xla_memory(demo.get_config('tiny'), 'fast')

@@ -168,27 +168,24 @@ def test_hf_parquet_prepare_and_train_from_the_command_line(tmp_path):
   _assert_trained(workdir)
 
 
-def test_two_plus_two_steps_equal_four_bit_for_bit(tmp_path):
-  whole, resumed = str(tmp_path / 'a'), str(tmp_path / 'b')
-  # The cosine schedule spans num_steps, so a 2-step launch warms up over 1
-  # step (warmup <= length - 1) where a 4-step one warms up over 2. With a
-  # 1-step warm-up both give lr 0 then the peak at steps 0 and 1, and the
-  # resumed launch (num_steps=4) follows the same schedule as the whole run.
-  # One synthetic dataset (shared tfds_dir), built by the first launch.
-  args = ('--config.train.eval_every=2', '--config.train.warmup_steps=1',
-          f'--config.data.tfds_dir={tmp_path / "tfds"}')
-  launch(whole, '--config.train.num_steps=4', *args)
-  launch(resumed, '--config.train.num_steps=2', *args)
-  proc = launch(resumed, '--config.train.num_steps=4', *args)
-  assert 'Resuming from the checkpoint at step 2' in proc.stdout
-  a, b = params_at(whole, 4), params_at(resumed, 4)
+def test_three_plus_three_steps_equal_six_bit_for_bit(trained_workdir, tmp_path):
+  # The session's tiny run trained 6 steps in one launch (checkpoints at 3 and 6).
+  # A copy that forgets step 6 resumes from 3 and trains the same 3 steps again:
+  # same schedule (num_steps=6 both times), same data order (the iterator's state
+  # is in the checkpoint), same dataset (copied with the workdir).
+  resumed = str(tmp_path / 'resumed')
+  shutil.copytree(trained_workdir, resumed, ignore=shutil.ignore_patterns('writer.lock'))
+  shutil.rmtree(os.path.join(resumed, 'checkpoints', '6'))
+  proc = launch(resumed)
+  assert 'Resuming from the checkpoint at step 3' in proc.stdout
+  a, b = params_at(trained_workdir, 6), params_at(resumed, 6)
   assert a.keys() == b.keys()
   for name in a:
     np.testing.assert_array_equal(a[name], b[name], err_msg=name)
-  # Two steps trained after the resume moved the parameters (not a no-op).
-  before = params_at(resumed, 2)
+  # Three steps trained after the resume moved the parameters (not a no-op).
+  before = params_at(resumed, 3)
   assert any(not np.array_equal(before[k], b[k]) for k in b)
-  loss_a = read_metrics(whole)['train']
+  loss_a = read_metrics(trained_workdir)['train']
   loss_b = read_metrics(resumed)['train']
-  assert loss_a['step'] == loss_b['step'] == 4
+  assert loss_a['step'] == loss_b['step'] == 6
   assert loss_a['loss'] == loss_b['loss']

@@ -25,16 +25,17 @@ from conftest import read_metrics
 from conftest import subprocess_env
 
 
-def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path):
-  workdir = str(tmp_path)
-  launch(workdir, '--config.train.num_steps=3')
-  proc = launch(workdir, '--config.train.num_steps=6', '--config.train.learning_rate=1e30',
+def test_nan_loss_stops_and_keeps_last_good_checkpoint(trained_workdir, tmp_path):
+  workdir = str(tmp_path / 'run')  # 6 good steps, then an absurd learning rate
+  shutil.copytree(trained_workdir, workdir, ignore=shutil.ignore_patterns('writer.lock'))
+  proc = launch(workdir, '--config.train.num_steps=9', '--config.train.learning_rate=1e30',
                 check=False)
   assert proc.returncode == 1, proc.stderr
   assert 'NaN or infinite' in proc.stderr.strip().splitlines()[-1]
-  checkpoints = sorted(os.listdir(os.path.join(workdir, 'checkpoints')))
-  assert checkpoints == ['3']
-  assert read_metrics(workdir)['step'] == 3
+  assert 'the last good checkpoint is kept (step 6)' in proc.stderr
+  checkpoints = sorted(os.listdir(os.path.join(workdir, 'checkpoints')), key=int)
+  assert checkpoints == ['3', '6']
+  assert read_metrics(workdir)['step'] == 6
 
 
 def test_stages_switch_inside_a_run_and_survive_a_resume(tmp_path):

@@ -7,14 +7,21 @@ quote this figure as their estimate:
 
     python benchmarks/step_memory.py --configs=configs/blip2_opt27b_caption.py
 
-The figures are the compiling backend's: a GPU build fuses (and keeps bfloat16)
-differently, so the peak it reaches (`mode=bench`) is the measurement. On a CPU
-they overstate a bfloat16 step: XLA's CPU backend has no bfloat16 matmul (its
-float-normalization-bf16 pass upcasts the operands, and the dot emitter refuses
-bfloat16 when that pass is disabled), so each bfloat16 weight a matmul reads gets
-a float32 copy among the temporaries (a jitted gradient through 256 MiB of bfloat16
-weights: 516 MiB of temporaries). XLA_FLAGS=--xla_dump_to=<dir> writes the
-buffer assignment's memory-usage report, which names those copies by shape.
+The figures are the compiling backend's: a GPU build fuses and schedules
+differently, so the peak it reaches (`mode=bench`) is the measurement. Two CPU
+habits would overstate a GPU step, and neither is the step's own:
+- XLA's CPU backend has no bfloat16 x bfloat16 -> bfloat16 matmul: it upcasts the
+  operands to float32 copies. The frozen language models' matmuls therefore
+  accumulate in float32 (models/wide_accumulation.py), which the CPU runs on the
+  bfloat16 weights as they are; the tower's bfloat16 compute on float32 weights
+  still gets a rounded float32 copy of each weight on a CPU (a bfloat16 one on a GPU).
+- The CPU's default instruction scheduler orders for concurrency: it runs every
+  such weight conversion early, so all of them are alive together.
+  `SCHEDULERS['memory']` compiles with the CPU's memory-optimised scheduler
+  instead, as a GPU's scheduler also minimises memory; `'default'` keeps the
+  CPU's.
+XLA_FLAGS=--xla_dump_to=<dir> writes the buffer assignment's memory-usage report,
+which names the largest buffers by shape.
 """
 
 import copy
@@ -40,10 +47,21 @@ def abstract_batch(config: ml_collections.ConfigDict, num_classes: dict, caption
   return jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=layout), shapes)
 
 
-def xla_memory(config: ml_collections.ConfigDict) -> list[dict]:
+# XLA compiler options per scheduler name ('memory' sets an option of XLA's CPU
+# compiler, for the CPU estimate).
+SCHEDULERS = {
+    'default': None,
+    'memory': {'xla_cpu_scheduler_type': 'CPU_SCHEDULER_TYPE_MEMORY_OPTIMIZED'},
+}
+
+
+def xla_memory(config: ml_collections.ConfigDict, scheduler: str = 'default') -> list[dict]:
   """Per stage of `train.stages`: {'stage', 'arguments', 'outputs', 'aliased',
   'temporaries', 'total'} in bytes, total = arguments + outputs - aliased + temporaries
-  (the donated state is aliased: arguments and temporaries are what lives at once)."""
+  (the donated state is aliased: arguments and temporaries are what lives at once),
+  compiled with `SCHEDULERS[scheduler]`."""
+  if scheduler not in SCHEDULERS:
+    raise ValueError(f'scheduler must be one of {sorted(SCHEDULERS)}, got {scheduler!r}')
   config = copy.deepcopy(config)  # our copy: the caller's config is not written
   config.init_from = ''
   config.model.caption_decoder.init_from = ''  # the config spells the sizes out
@@ -61,7 +79,8 @@ def xla_memory(config: ml_collections.ConfigDict) -> list[dict]:
   for index in range(len(trainer.stages)):
     trainer.enter(index)
     state = jax.eval_shape(lambda p: state_lib.create(p, trainer.tx), parts.params)
-    stats = trainer.step_fn.lower(state, batch).compile().memory_analysis()
+    stats = trainer.step_fn.lower(state, batch).compile(
+        compiler_options=SCHEDULERS[scheduler]).memory_analysis()
     sizes = dict(arguments=stats.argument_size_in_bytes, outputs=stats.output_size_in_bytes,
                  aliased=stats.alias_size_in_bytes, temporaries=stats.temp_size_in_bytes)
     sizes['total'] = (sizes['arguments'] + sizes['outputs'] - sizes['aliased']

@@ -30,6 +30,7 @@ from flax import nnx
 import jax
 import jax.numpy as jnp
 
+from wikiart_jax.models import wide_accumulation
 from wikiart_jax.models.activations import activation
 from wikiart_jax.models.kv_cache import KVCache, attend, attention_mask_for, run_layers
 
@@ -60,7 +61,7 @@ class OPTDecoderLayer(nnx.Module):
   def __init__(self, cfg: OPTConfig, *, rngs: nnx.Rngs):
     d = cfg.hidden_size
     linear = functools.partial(nnx.Linear, dtype=cfg.dtype, param_dtype=cfg.param_dtype,
-                               rngs=rngs)
+                               dot_general=wide_accumulation.dot_general, rngs=rngs)
     norm = functools.partial(nnx.LayerNorm, d, epsilon=cfg.layer_norm_eps, dtype=cfg.dtype,
                              param_dtype=cfg.param_dtype, use_fast_variance=False, rngs=rngs)
     self.num_heads = cfg.num_heads
@@ -99,7 +100,8 @@ class OPTForCausalLM(nnx.Module):
         param_dtype=cfg.param_dtype, use_fast_variance=False, rngs=rngs)
     self.lm_head = (None if cfg.tie_word_embeddings else
                     nnx.Linear(cfg.hidden_size, cfg.vocab_size, use_bias=False, dtype=cfg.dtype,
-                               param_dtype=cfg.param_dtype, rngs=rngs))
+                               param_dtype=cfg.param_dtype,
+                               dot_general=wide_accumulation.dot_general, rngs=rngs))
 
   def embed(self, input_ids: jax.Array) -> jax.Array:
     """Token embeddings [B, T, hidden] (what a prefix is concatenated with)."""
@@ -170,5 +172,6 @@ class OPTForCausalLM(nnx.Module):
     if text_logits_only:
       x = x[:, x.shape[1] - input_ids.shape[1]:]
     x = self.final_layer_norm(x)
-    logits = self.embed_tokens.attend(x) if self.lm_head is None else self.lm_head(x)
+    logits = (wide_accumulation.attend(self.embed_tokens, x) if self.lm_head is None
+              else self.lm_head(x))
     return logits.astype(jnp.float32), cache

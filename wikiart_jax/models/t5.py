@@ -38,6 +38,7 @@ import jax
 import jax.numpy as jnp
 
 from wikiart_jax.models import remat as remat_lib
+from wikiart_jax.models import wide_accumulation
 from wikiart_jax.models.activations import activation
 from wikiart_jax.models.kv_cache import KVCache, attention_mask_for, cached_attention
 
@@ -110,7 +111,8 @@ class T5Attention(nnx.Module):
   def __init__(self, cfg: T5Config, *, relative_bias: bool, rngs: nnx.Rngs):
     inner = cfg.num_heads * cfg.d_kv
     linear = functools.partial(nnx.Linear, use_bias=False, dtype=cfg.dtype,
-                               param_dtype=cfg.param_dtype, rngs=rngs)
+                               param_dtype=cfg.param_dtype,
+                               dot_general=wide_accumulation.dot_general, rngs=rngs)
     self.num_heads, self.d_kv = cfg.num_heads, cfg.d_kv
     self.q, self.k, self.v = linear(cfg.d_model, inner), linear(cfg.d_model, inner), \
         linear(cfg.d_model, inner)
@@ -148,7 +150,8 @@ class T5FeedForward(nnx.Module):
 
   def __init__(self, cfg: T5Config, *, rngs: nnx.Rngs):
     linear = functools.partial(nnx.Linear, use_bias=False, dtype=cfg.dtype,
-                               param_dtype=cfg.param_dtype, rngs=rngs)
+                               param_dtype=cfg.param_dtype,
+                               dot_general=wide_accumulation.dot_general, rngs=rngs)
     if cfg.gated:
       self.wi_0, self.wi_1, self.wi = linear(cfg.d_model, cfg.d_ff), \
           linear(cfg.d_model, cfg.d_ff), None
@@ -262,7 +265,8 @@ class T5ForConditionalGeneration(nnx.Module):
     self.decoder = T5Stack(cfg, decoder=True, rngs=rngs)
     self.lm_head = (None if cfg.tie_word_embeddings else
                     nnx.Linear(cfg.d_model, cfg.vocab_size, use_bias=False, dtype=cfg.dtype,
-                               param_dtype=cfg.param_dtype, rngs=rngs))
+                               param_dtype=cfg.param_dtype,
+                               dot_general=wide_accumulation.dot_general, rngs=rngs))
 
   def embed(self, input_ids: jax.Array) -> jax.Array:
     return self.shared(input_ids)
@@ -299,7 +303,8 @@ class T5ForConditionalGeneration(nnx.Module):
                             deterministic=deterministic, rngs=rngs)
     if self.config.scale_decoder_outputs:
       x = x * self.config.d_model ** -0.5
-    logits = self.shared.attend(x) if self.lm_head is None else self.lm_head(x)
+    logits = (wide_accumulation.attend(self.shared, x) if self.lm_head is None
+              else self.lm_head(x))
     return logits.astype(jnp.float32), cache
 
   def __call__(self, input_ids, decoder_input_ids=None, *, prefix_embeds=None,

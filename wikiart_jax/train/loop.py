@@ -11,6 +11,7 @@ import contextlib
 import dataclasses
 import math
 import os
+import time
 
 import jax
 from jax.experimental import multihost_utils
@@ -191,11 +192,10 @@ def _train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict
   caption_tokenizer = (factory.caption_tokenizer(config, run.info.vocab, workdir)
                        if run.captioning else None)
   num_steps = config.train.num_steps
-  # Imported here: clu's periodic actions pull in TensorFlow (absent on GPU images).
-  from clu import periodic_actions  # pylint: disable=g-import-not-at-top
-  hooks = [periodic_actions.ReportProgress(num_train_steps=num_steps,
-                                           writer=report.writer)]
   window = None  # TrainMetrics merged since the last summary
+  # The training speed of each window (evaluations and checkpoints left out), as
+  # clu's ReportProgress wrote it; that hook imports TensorFlow (9 s of CPU a start).
+  window_clock = (time.perf_counter(), start)
   with tqdm(total=num_steps, initial=start, desc='train', unit='step',
             dynamic_ncols=True, disable=jax.process_index() > 0) as progress:
     if len(trainer.stages) > 1:
@@ -215,12 +215,12 @@ def _train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict
       window = update if window is None else window.merge(update)
       step += 1
       progress.update(1)
-      for hook in hooks:
-        hook(step)
       is_eval = step % config.train.eval_every == 0 or step == num_steps
       if step % config.train.log_every == 0 or is_eval:
         scalars = _window_scalars(window)
         window = None
+        scalars['steps_per_sec'] = (step - window_clock[1]) / (
+            time.perf_counter() - window_clock[0])
         if config.train.nan_check and not math.isfinite(scalars['loss']):
           kept = f'step {last_saved}' if last_saved else 'none saved yet'
           raise TrainingDivergedError(
@@ -238,6 +238,8 @@ def _train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict
         progress.write(f'step {step} eval: {evaluation.line}')
         ckpt.save(step, state, train_iter, metrics=summaries.flat_eval(evaluation.metrics))
         last_saved = step
+      if step % config.train.log_every == 0 or is_eval:
+        window_clock = (time.perf_counter(), step)
   if 'test' in run.info.num_examples:
     _report_test(config, workdir, run, ckpt, state, eval_step, caption_tokenizer, report)
   ckpt.close()

@@ -143,8 +143,9 @@ class RunSummary:
           metrics[task]['confusion'], names[task], top_n=top_n,
           title=f'{task} confusion, {split}, step {step}')
       suffix = '' if split == 'val' else '_test'
-      plots.save_png(fig, os.path.join(self.workdir, f'confusion_{task}{suffix}.png'))
-      images[f'{prefix}/confusion_{task}'] = plots.figure_to_array(fig)[None]
+      image = plots.figure_to_array(fig)
+      plots.write_png(image, os.path.join(self.workdir, f'confusion_{task}{suffix}.png'))
+      images[f'{prefix}/confusion_{task}'] = image[None]
     self.writer.write_images(step, images)
     self.writer.flush()
     _write_json_atomically(self._path, self._payload)

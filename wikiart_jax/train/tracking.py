@@ -1,8 +1,8 @@
 """Experiment tracking: TensorBoard always, and wandb beside it when asked for.
 
-`make_writer(workdir, config)` returns clu's default writer (TensorBoard event
-files in the workdir, and the console log), wrapped with a `WandbWriter` in a
-`MultiWriter` when `config.tracking.wandb` is True. clu has no wandb writer:
+`make_writer(workdir, config)` returns the console log and the TensorBoard event
+files in the workdir (`train.tensorboard`, without TensorFlow), and a
+`WandbWriter` beside them when `config.tracking.wandb` is True. clu has no wandb writer:
 this one logs the same scalars, images and texts under the same names, on
 process 0 only, and resumes the same wandb run when training resumes (its id
 is kept in `<workdir>/wandb_run_id`). `WANDB_MODE=offline` works as wandb
@@ -18,13 +18,9 @@ import jax
 import ml_collections
 import numpy as np
 
+from wikiart_jax.train import tensorboard
+
 RUN_ID_FILE = 'wandb_run_id'
-
-
-def _metric_writers():
-  # Imported here: clu's writers import TensorFlow, which the GPU image lacks.
-  from clu import metric_writers  # pylint: disable=g-import-not-at-top
-  return metric_writers
 
 
 class WandbWriter:
@@ -92,12 +88,9 @@ class WandbWriter:
 
 def make_writer(workdir: str, config: ml_collections.ConfigDict):
   """The run's metric writer (see the module docstring); logs only from process 0."""
-  metric_writers = _metric_writers()
-  is_writer = jax.process_index() == 0
-  writer = metric_writers.create_default_writer(workdir, just_logging=not is_writer,
-                                                asynchronous=False)
-  if not (config.tracking.wandb and is_writer):
-    return writer
-  wandb_writer = WandbWriter(workdir, config)
-  # clu's MultiWriter checks nothing of its writers but their methods.
-  return metric_writers.MultiWriter([writer, wandb_writer])
+  writers = [tensorboard.LoggingWriter()]
+  if jax.process_index() == 0:
+    writers.append(tensorboard.TensorBoardWriter(workdir))
+    if config.tracking.wandb:
+      writers.append(WandbWriter(workdir, config))
+  return tensorboard.MultiWriter(writers)
