@@ -29,6 +29,12 @@ if 'JAX_COMPILATION_CACHE_DIR' not in os.environ:
   os.environ.setdefault('JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS', '0')
   os.environ.setdefault('JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES', '-1')
 
+# The suite compiles a thousand small programs, each run a few times: LLVM at -O0
+# compiles them about a third faster, and every result stays within its tolerance
+# (XLA's own graph optimisations still run). The launches get it too (subprocess_env).
+TEST_XLA_FLAGS = os.environ.get('WIKIART_TEST_XLA_FLAGS', '--xla_backend_optimization_level=0')
+os.environ.setdefault('XLA_FLAGS', TEST_XLA_FLAGS)
+
 import json  # pylint: disable=g-import-not-at-top
 import subprocess
 
@@ -54,7 +60,7 @@ def subprocess_env() -> dict:
   """The environment for launch.py subprocesses: one CPU device, quiet, offline."""
   env = dict(os.environ, GRADIO_ANALYTICS_ENABLED='False', TF_CPP_MIN_LOG_LEVEL='3',
              PYTHONUNBUFFERED='1')
-  env.pop('XLA_FLAGS', None)  # one CPU device, as on a user's laptop
+  env['XLA_FLAGS'] = TEST_XLA_FLAGS  # one CPU device, as on a user's laptop
   return env
 
 
