@@ -111,8 +111,9 @@ _zygote = None
 
 
 def run_launch_py(cmd, timeout) -> subprocess.CompletedProcess:
-  """Runs `cmd` (python launch.py ...) in subprocess_env(): from this worker's zygote,
-  or as a plain subprocess when the environment differs from the zygote's."""
+  """Runs `cmd` (python launch.py ..., or a script that runs it: tests/crash_worker.py)
+  in subprocess_env(): from this worker's zygote, or as a plain subprocess when the
+  environment differs from the zygote's."""
   global _zygote
   if os.environ.get('WIKIART_TEST_PLAIN_LAUNCH') or (
       _zygote is not None and _zygote.env != subprocess_env()):

@@ -22,19 +22,26 @@ import threading
 # JAX backend: a fork keeps only the forking thread (checked below).
 _PRELOAD = (
     'jax', 'jax.numpy', 'flax.nnx', 'optax', 'orbax.checkpoint', 'grain', 'tensorboard',
-    'matplotlib.figure', 'matplotlib.backends.backend_agg', 'sklearn.metrics', 'PIL.Image', 'tqdm',
-    'ml_collections.config_flags', 'absl.app',
+    'matplotlib.figure', 'matplotlib.backends.backend_agg', 'sklearn.metrics', 'PIL.Image',
+    'tqdm', 'ml_collections.config_flags', 'absl.app',
     'wikiart_jax.train.loop', 'wikiart_jax.apps.evaluate', 'wikiart_jax.apps.predict',
     'wikiart_jax.apps.embed',
+    # transformers' lazy module loads on first attribute (torch with it): about 3 s of
+    # every launch with a captioner or a Hugging Face checkpoint.
+    'transformers:AutoTokenizer', 'transformers:PreTrainedTokenizerFast', 'tokenizers',
 )
 
 
 def _preload(root: str) -> None:
-  """Imports _PRELOAD; refuses to serve if that started a thread or a JAX backend."""
+  """Imports _PRELOAD ('module' or 'module:attribute'); refuses to serve if that
+  started a thread or a JAX backend."""
   import importlib  # pylint: disable=g-import-not-at-top
   sys.path.insert(0, root)
   for name in _PRELOAD:
-    importlib.import_module(name)
+    module, _, attribute = name.partition(':')
+    loaded = importlib.import_module(module)
+    if attribute:
+      getattr(loaded, attribute)
   sys.path.remove(root)  # launch.py puts its own folder on the path, as `python launch.py`
   from jax._src import xla_bridge  # pylint: disable=g-import-not-at-top
   if threading.active_count() != 1 or xla_bridge.backends_are_initialized():
