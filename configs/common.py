@@ -148,6 +148,10 @@ def get_config() -> ml_collections.ConfigDict:
   config.eval.step = -1  # checkpoint step to evaluate; -1 = latest
   config.eval.split = 'val'  # val | test (mode=eval); training selects on val, reports test
   config.eval.best_metric = 'style_top1'  # which metric picks the best checkpoint
+  # Confusion matrices drawn at every evaluation (confusion_<task>.png and TensorBoard
+  # images): about a second of CPU a figure, four a split. `mode=eval`'s report draws
+  # its own either way.
+  config.eval.confusion_figures = True
   # What an evaluation measures (evaluators/); 'caption', 'tags' and 'period' run when
   # the model has a captioner, a tag head, a period head; 'calibration' fits each head's
   # temperature on val (saved in <workdir>/calibration.json).

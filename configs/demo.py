@@ -80,4 +80,7 @@ def get_config(runlocal: str = ''):
     config.train.warmup_steps = 2
     config.train.log_every = 2
     config.train.eval_every = 3
+    # Figures cost more than the tiny model's evaluation; the session's trained workdir
+    # (tests/conftest.py) and the plots' own tests draw them.
+    config.eval.confusion_figures = False
   return config

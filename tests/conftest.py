@@ -29,6 +29,12 @@ if 'JAX_COMPILATION_CACHE_DIR' not in os.environ:
   os.environ.setdefault('JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS', '0')
   os.environ.setdefault('JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES', '-1')
 
+# The suite compiles a thousand small programs, each run a few times: LLVM at -O0
+# compiles them about a third faster, and every result stays within its tolerance
+# (XLA's own graph optimisations still run). The launches get it too (subprocess_env).
+TEST_XLA_FLAGS = os.environ.get('WIKIART_TEST_XLA_FLAGS', '--xla_backend_optimization_level=0')
+os.environ.setdefault('XLA_FLAGS', TEST_XLA_FLAGS)
+
 import json  # pylint: disable=g-import-not-at-top
 import subprocess
 
@@ -54,16 +60,77 @@ def subprocess_env() -> dict:
   """The environment for launch.py subprocesses: one CPU device, quiet, offline."""
   env = dict(os.environ, GRADIO_ANALYTICS_ENABLED='False', TF_CPP_MIN_LOG_LEVEL='3',
              PYTHONUNBUFFERED='1')
-  env.pop('XLA_FLAGS', None)  # one CPU device, as on a user's laptop
+  env['XLA_FLAGS'] = TEST_XLA_FLAGS  # one CPU device, as on a user's laptop
   return env
 
 
+class _Zygote:
+  """This worker's tests/launch_zygote.py: launch.py runs forked from a process that
+  has already imported the libraries (about 5 s of CPU saved a launch)."""
+
+  def __init__(self):
+    self.env = subprocess_env()
+    self.proc = subprocess.Popen(
+        [sys.executable, os.path.join(ROOT, 'tests', 'launch_zygote.py'), ROOT],
+        cwd=ROOT, env=self.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    self._read()  # {'ready': True}, once the imports are done
+
+  def _read(self, timeout=None) -> dict:
+    import select  # pylint: disable=g-import-not-at-top
+    if timeout is not None and not select.select([self.proc.stdout], [], [], timeout)[0]:
+      raise subprocess.TimeoutExpired('launch.py', timeout)
+    line = self.proc.stdout.readline()
+    if not line:
+      raise RuntimeError(f'tests/launch_zygote.py ended ({self.proc.wait()})')
+    return json.loads(line)
+
+  def run(self, cmd, timeout) -> subprocess.CompletedProcess:
+    """`subprocess.run(cmd, capture_output=True, text=True, timeout=...)` for launch.py."""
+    with tempfile.TemporaryDirectory(prefix='wikiart-launch-') as tmp:
+      out, err = os.path.join(tmp, 'stdout'), os.path.join(tmp, 'stderr')
+      self.proc.stdin.write(json.dumps({'argv': cmd[1:], 'cwd': ROOT, 'stdout': out,
+                                        'stderr': err}) + '\n')
+      self.proc.stdin.flush()
+      pid = self._read()['pid']
+      try:
+        status = self._read(timeout)['status']
+      except subprocess.TimeoutExpired:
+        os.kill(pid, 9)  # as subprocess.run does, then the zygote reaps it
+        self._read()
+        raise
+      with open(out, encoding='utf-8') as f_out, open(err, encoding='utf-8') as f_err:
+        return subprocess.CompletedProcess(cmd, os.waitstatus_to_exitcode(status),
+                                           f_out.read(), f_err.read())
+
+  def close(self):
+    self.proc.stdin.close()
+    self.proc.wait()
+
+
+_zygote = None
+
+
+def run_launch_py(cmd, timeout) -> subprocess.CompletedProcess:
+  """Runs `cmd` (python launch.py ..., or a script that runs it: tests/crash_worker.py)
+  in subprocess_env(): from this worker's zygote, or as a plain subprocess when the
+  environment differs from the zygote's."""
+  global _zygote
+  if os.environ.get('WIKIART_TEST_PLAIN_LAUNCH') or (
+      _zygote is not None and _zygote.env != subprocess_env()):
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+                          env=subprocess_env(), check=False)
+  if _zygote is None:
+    _zygote = _Zygote()
+    if _zygote.env != subprocess_env():  # pragma: no cover (changed while it started)
+      return run_launch_py(cmd, timeout)
+  return _zygote.run(cmd, timeout)
+
+
 def launch(workdir, *overrides, check=True, timeout=600, config=TINY):
-  """Runs launch.py in a subprocess; returns the CompletedProcess."""
+  """Runs launch.py in a new process; returns the CompletedProcess."""
   cmd = [sys.executable, os.path.join(ROOT, 'launch.py'), *config,
          f'--workdir={workdir}', *overrides]
-  proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT,
-                        env=subprocess_env())
+  proc = run_launch_py(cmd, timeout)
   if check and proc.returncode != 0:
     raise AssertionError(f'{cmd} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}')
   return proc
@@ -123,6 +190,8 @@ def randomize(module, seed=0, scale=0.5):
 
 def pytest_unconfigure(config):  # pylint: disable=unused-argument
   """Removes the session's JIT cache (the process that made it: the controller)."""
+  if _zygote is not None:
+    _zygote.close()
   if _OWN_JIT_CACHE:
     shutil.rmtree(_OWN_JIT_CACHE, ignore_errors=True)
 
@@ -150,7 +219,8 @@ def _built_once(tmp_path_factory, name: str):
 
 @pytest.fixture(scope='session')
 def trained_workdir(tmp_path_factory) -> str:
-  """A workdir trained once per session with `configs/demo.py:tiny` (6 steps).
+  """A workdir trained once per session with `configs/demo.py:tiny` (6 steps), drawing
+  its confusion matrices, by a plain `python launch.py` (not tests/launch_zygote.py).
 
   Its training output is in `<workdir>/train.log`. Tests may read it, evaluate
   it, predict and serve from it; they must not train it further.
@@ -158,7 +228,8 @@ def trained_workdir(tmp_path_factory) -> str:
   with _built_once(tmp_path_factory, 'trained_workdir') as (workdir, done):
     if not done:
       proc = subprocess.run(
-          [sys.executable, 'launch.py', '--config', TINY_CONFIG, '--workdir', str(workdir)],
+          [sys.executable, 'launch.py', '--config', TINY_CONFIG, '--workdir', str(workdir),
+           '--config.eval.confusion_figures=True'],
           cwd=ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=900,
           check=False)
       if proc.returncode:

@@ -1,8 +1,14 @@
 """The command-line contract: one entry point, metrics.json, one-line errors."""
 
 import os
+import subprocess
+import sys
 
+from conftest import ROOT
+from conftest import TINY
 from conftest import launch
+from conftest import run_launch_py
+from conftest import subprocess_env
 from conftest import read_metrics
 
 
@@ -57,3 +63,15 @@ def test_unknown_mode_is_a_one_line_error(tmp_path):
   assert proc.stderr.strip().splitlines()[-1] == (
       "error: config.mode='fly': expected one of train, eval, predict, serve, bench, prepare, "
       'embed')
+
+
+def test_a_launch_forked_from_the_zygote_is_a_plain_launch(tmp_path):
+  """tests/launch_zygote.py (most tests' launches) answers as `python launch.py` does."""
+  cmd = [sys.executable, os.path.join(ROOT, 'launch.py'), *TINY, f'--workdir={tmp_path}',
+         '--config.mode=fly']
+  plain = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT,
+                         env=subprocess_env(), check=False)
+  forked = run_launch_py(cmd, timeout=600)
+  assert (forked.returncode, forked.stdout, forked.stderr) == (
+      plain.returncode, plain.stdout, plain.stderr) == (1, plain.stdout, plain.stderr)
+  assert plain.stderr.strip().splitlines()[-1].startswith("error: config.mode='fly'")

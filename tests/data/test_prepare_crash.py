@@ -21,7 +21,7 @@ import pytest
 from conftest import ROOT
 from conftest import TINY
 from conftest import launch
-from conftest import subprocess_env
+from conftest import run_launch_py
 from wikiart_jax import locking
 from wikiart_jax.data import prepare
 
@@ -82,10 +82,9 @@ def place(tmp_path_factory):
 
 def _crash(workdir: str, point: str) -> subprocess.CompletedProcess:
   kind, pattern, n = POINTS[point]
-  proc = subprocess.run(
+  proc = run_launch_py(
       [sys.executable, os.path.join(ROOT, 'tests', 'crash_worker.py'), kind, pattern, str(n),
-       *TINY, f'--workdir={workdir}', '--config.mode=prepare'],
-      cwd=ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=600, check=False)
+       *TINY, f'--workdir={workdir}', '--config.mode=prepare'], timeout=600)
   assert proc.returncode == -9, f'{point}: not killed ({proc.returncode}):\n{proc.stderr[-2000:]}'
   return proc
 

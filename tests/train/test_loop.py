@@ -85,7 +85,7 @@ def test_sigkill_then_restart_resumes(tmp_path):
 def test_captioner_trains_evaluates_and_describes(tmp_path):
   workdir = str(tmp_path / 'run')
   config = [f'--config={os.path.join(ROOT, "configs", "demo.py")}:tiny_caption']
-  launch(workdir, config=config)
+  launch(workdir, '--config.train.eval_every=6', config=config)  # one evaluation, then test
   caption = read_metrics(workdir)['eval']['caption']
   for key in ('bleu1', 'bleu4', 'rouge_l', 'cider', 'style_named', 'faithful', 'invented'):
     assert caption[key] is not None and caption[key] >= 0.0, key

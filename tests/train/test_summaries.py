@@ -1,12 +1,16 @@
 """What a run reports: metrics.json entries (numbers only), history, confusion PNGs."""
 
+import glob
 import json
 import math
 import os
 
 import common
 import numpy as np
+import pytest
 
+from conftest import read_tensorboard
+from tensorboard.backend.event_processing import event_accumulator
 from wikiart_jax.data import metadata
 from wikiart_jax.metrics.classification import ClassificationAccumulator
 from wikiart_jax.train import summaries
@@ -59,3 +63,24 @@ def test_write_eval_keeps_a_history_and_draws_the_confusions(tmp_path):
   resumed.load_history()
   assert len(resumed.metrics_json()['history']) == 3
   resumed.close()
+
+
+def test_without_confusion_figures_the_scalars_and_metrics_json_are_still_written(tmp_path):
+  config = common.get_config()
+  config.eval.confusion_figures = False
+  report = summaries.RunSummary(str(tmp_path), config)
+  report.write_eval(3, _metrics(0), VOCAB)
+  report.write_eval(3, _metrics(1), VOCAB, split='test')
+  report.close()
+  with open(tmp_path / 'metrics.json', encoding='utf-8') as f:
+    saved = json.load(f)
+  assert saved['step'] == 3 and saved['test_step'] == 3
+  assert saved['test']['style'] == summaries.entry_summary(_metrics(1)['style'])
+  assert not [n for n in os.listdir(tmp_path) if n.startswith('confusion_')]
+  assert read_tensorboard(str(tmp_path))['eval/style_top1'] == [
+      (3, pytest.approx(_metrics(0)['style']['top1']))]
+  (events,) = glob.glob(str(tmp_path / 'events.out.tfevents.*'))
+  acc = event_accumulator.EventAccumulator(events, size_guidance={'images': 0, 'tensors': 0})
+  acc.Reload()
+  tags = [t for kind in ('images', 'tensors') for t in acc.Tags()[kind]]
+  assert not [t for t in tags if 'confusion' in t], tags

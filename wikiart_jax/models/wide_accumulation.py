@@ -65,7 +65,10 @@ _matmul.defvjp(_matmul_fwd, _matmul_bwd)
 def dot_general(lhs, rhs, dimension_numbers, precision=None, preferred_element_type=None,
                 **kwargs):
   """lax.dot_general; a Linear's product (lhs [..., K] x rhs [K, N]) accumulates in float32."""
-  if (rhs.ndim == 2 and precision is None and preferred_element_type is None
+  # Anything but two arrays (qwix's int8 weights) goes to lax.dot_general, which
+  # qwix intercepts; so does any product other than a Linear's.
+  if (isinstance(lhs, jax.Array) and isinstance(rhs, jax.Array)
+      and rhs.ndim == 2 and precision is None and preferred_element_type is None
       and not any(v is not None for v in kwargs.values())
       and tuple(map(tuple, dimension_numbers[0])) == ((lhs.ndim - 1,), (0,))
       and not any(dimension_numbers[1])):

@@ -97,7 +97,8 @@ class RunSummary:
   def write_eval(self, step: int, metrics: dict[str, dict], vocab, *,
                  from_eval_mode: bool = False, samples: list[dict] | None = None,
                  split: str = 'val') -> None:
-    """Scalars, confusion matrices (PNG + TensorBoard), descriptions, metrics.json.
+    """Scalars, confusion matrices (PNG + TensorBoard, unless eval.confusion_figures is
+    off), descriptions, metrics.json.
 
     Args:
       step: the evaluated step.
@@ -133,6 +134,15 @@ class RunSummary:
       self._payload['eval'] = summary
     if not self._is_writer:
       return
+    if self._config.eval.confusion_figures:
+      self.writer.write_images(step, self._confusion_images(step, metrics, vocab, split))
+    self.writer.flush()
+    _write_json_atomically(self._path, self._payload)
+
+  def _confusion_images(self, step: int, metrics: dict[str, dict], vocab,
+                        split: str) -> dict[str, np.ndarray]:
+    """Draws each task's confusion matrix, writes its PNG; {TensorBoard tag: [1, H, W, 3]}."""
+    prefix = 'eval' if split == 'val' else 'test'
     images = {}
     names = {'style': vocab.style, 'genre': vocab.genre, 'artist': vocab.artist_names,
              PERIOD: period_lib.bin_labels()}
@@ -146,9 +156,7 @@ class RunSummary:
       image = plots.figure_to_array(fig)
       plots.write_png(image, os.path.join(self.workdir, f'confusion_{task}{suffix}.png'))
       images[f'{prefix}/confusion_{task}'] = image[None]
-    self.writer.write_images(step, images)
-    self.writer.flush()
-    _write_json_atomically(self._path, self._payload)
+    return images
 
   def metrics_json(self) -> dict:
     return self._payload
