@@ -57,7 +57,8 @@ TINY = [f'--config={os.path.join(ROOT, "configs", "demo.py")}:tiny']
 
 
 def subprocess_env() -> dict:
-  """The environment for launch.py subprocesses: one CPU device, quiet, offline."""
+  """The environment for launch.py subprocesses: one CPU device, the suite's XLA
+  flags, quiet, offline."""
   env = dict(os.environ, GRADIO_ANALYTICS_ENABLED='False', TF_CPP_MIN_LOG_LEVEL='3',
              PYTHONUNBUFFERED='1')
   env['XLA_FLAGS'] = TEST_XLA_FLAGS  # one CPU device, as on a user's laptop
@@ -189,7 +190,8 @@ def randomize(module, seed=0, scale=0.5):
 
 
 def pytest_unconfigure(config):  # pylint: disable=unused-argument
-  """Removes the session's JIT cache (the process that made it: the controller)."""
+  """Ends this worker's zygote; removes the session's JIT cache (in the process that
+  made it: the controller)."""
   if _zygote is not None:
     _zygote.close()
   if _OWN_JIT_CACHE:
