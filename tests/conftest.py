@@ -113,17 +113,19 @@ _zygote = None
 
 def run_launch_py(cmd, timeout) -> subprocess.CompletedProcess:
   """Runs `cmd` (python launch.py ..., or a script that runs it: tests/crash_worker.py)
-  in subprocess_env(): from this worker's zygote, or as a plain subprocess when the
-  environment differs from the zygote's."""
+  in subprocess_env(), forked from this worker's zygote (a plain subprocess with
+  WIKIART_TEST_PLAIN_LAUNCH set)."""
   global _zygote
-  if os.environ.get('WIKIART_TEST_PLAIN_LAUNCH') or (
-      _zygote is not None and _zygote.env != subprocess_env()):
+  if os.environ.get('WIKIART_TEST_PLAIN_LAUNCH'):
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT,
                           env=subprocess_env(), check=False)
+  if _zygote is not None and _zygote.env != subprocess_env():
+    # A test changed the environment (wandb leaves variables behind): a new zygote
+    # imports under it, as a new process would.
+    _zygote.close()
+    _zygote = None
   if _zygote is None:
     _zygote = _Zygote()
-    if _zygote.env != subprocess_env():  # pragma: no cover (changed while it started)
-      return run_launch_py(cmd, timeout)
   return _zygote.run(cmd, timeout)
 
 
