@@ -62,6 +62,7 @@ def subprocess_env() -> dict:
   env = dict(os.environ, GRADIO_ANALYTICS_ENABLED='False', TF_CPP_MIN_LOG_LEVEL='3',
              PYTHONUNBUFFERED='1')
   env['XLA_FLAGS'] = TEST_XLA_FLAGS  # one CPU device, as on a user's laptop
+  env.pop('PYTEST_CURRENT_TEST', None)  # changes with every test: the zygote's env would never match
   return env
 
 
