@@ -5,8 +5,9 @@ BIN := $(VENV)/bin
 WORKDIR ?= runs/demo
 # Two workers on the 2-core CI machine; each test file stays on one (its module fixtures
 # are built once). Not --dist loadgroup: xdist 3.8 marks groups through item._nodeid,
-# which pytest 9 no longer reads, so its groups are silently ignored.
-PYTEST_ARGS ?= -m "not slow" -n 2 --dist loadfile
+# which pytest 9 no longer reads, so its groups are silently ignored. --no-loadscope-reorder:
+# the files go out in the order tests/conftest.py gives them (the longest first).
+PYTEST_ARGS ?= -m "not slow" -n 2 --dist loadfile --no-loadscope-reorder
 
 .PHONY: demo test test-slow clean-demo
 

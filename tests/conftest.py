@@ -56,11 +56,20 @@ TINY_CONFIG = 'configs/demo.py:tiny'
 TINY = [f'--config={os.path.join(ROOT, "configs", "demo.py")}:tiny']
 
 
+# The environment as the session started, before any test ran: what a test imports
+# writes to os.environ (TensorFlow, which tensorboard's event reader loads, sets
+# TF2_BEHAVIOR and TPU_ML_PLATFORM; wandb.init sets WANDB_SERVICE), and a launch must not
+# depend on which tests ran before it on the same worker.
+_SESSION_ENV = dict(os.environ)
+
+
 def subprocess_env() -> dict:
-  """The environment for launch.py subprocesses: one CPU device, quiet, offline."""
-  env = dict(os.environ, GRADIO_ANALYTICS_ENABLED='False', TF_CPP_MIN_LOG_LEVEL='3',
+  """The environment for launch.py subprocesses: the session's (not what earlier tests
+  left in os.environ), one CPU device, the suite's XLA flags, quiet, offline."""
+  env = dict(_SESSION_ENV, GRADIO_ANALYTICS_ENABLED='False', TF_CPP_MIN_LOG_LEVEL='3',
              PYTHONUNBUFFERED='1')
   env['XLA_FLAGS'] = TEST_XLA_FLAGS  # one CPU device, as on a user's laptop
+  env.pop('PYTEST_CURRENT_TEST', None)  # changes with every test
   return env
 
 
@@ -69,10 +78,9 @@ class _Zygote:
   has already imported the libraries (about 5 s of CPU saved a launch)."""
 
   def __init__(self):
-    self.env = subprocess_env()
     self.proc = subprocess.Popen(
         [sys.executable, os.path.join(ROOT, 'tests', 'launch_zygote.py'), ROOT],
-        cwd=ROOT, env=self.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        cwd=ROOT, env=subprocess_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     self._read()  # {'ready': True}, once the imports are done
 
   def _read(self, timeout=None) -> dict:
@@ -112,17 +120,14 @@ _zygote = None
 
 def run_launch_py(cmd, timeout) -> subprocess.CompletedProcess:
   """Runs `cmd` (python launch.py ..., or a script that runs it: tests/crash_worker.py)
-  in subprocess_env(): from this worker's zygote, or as a plain subprocess when the
-  environment differs from the zygote's."""
+  in subprocess_env(), forked from this worker's zygote (a plain subprocess with
+  WIKIART_TEST_PLAIN_LAUNCH set)."""
   global _zygote
-  if os.environ.get('WIKIART_TEST_PLAIN_LAUNCH') or (
-      _zygote is not None and _zygote.env != subprocess_env()):
+  if os.environ.get('WIKIART_TEST_PLAIN_LAUNCH'):
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT,
                           env=subprocess_env(), check=False)
-  if _zygote is None:
+  if _zygote is None or _zygote.proc.poll() is not None:
     _zygote = _Zygote()
-    if _zygote.env != subprocess_env():  # pragma: no cover (changed while it started)
-      return run_launch_py(cmd, timeout)
   return _zygote.run(cmd, timeout)
 
 
@@ -188,8 +193,35 @@ def randomize(module, seed=0, scale=0.5):
   nnx.update(module, jax.tree.unflatten(treedef, noisy))
 
 
+# pytest-xdist's --dist loadfile hands each worker whole files, by default those with
+# the most tests first, so the files that launch training runs (few tests, most of the
+# seconds) came last and one worker finished them alone. These go first, the longest
+# first (the Makefile passes --no-loadscope-reorder to keep this order); the rest
+# follow in collection order. The seconds are each file's in a 2-core run of the suite
+# (2026-12-06); a stale list only costs balance, never a test.
+LONGEST_FILES = (
+    'tests/train/test_loop.py',  # 166 s
+    'tests/test_launch_blip2.py',  # 66 s
+    'tests/models/test_captioner.py',  # 50 s
+    'tests/data/test_sources_end_to_end.py',  # 32 s
+    'tests/apps/test_bench.py',  # 27 s
+    'tests/inference/test_generate.py',  # 25 s
+    'tests/inference/test_generate_blip2.py',  # 23 s
+    'tests/train/test_trainer.py',  # 22 s
+    'tests/data/test_prepare_crash.py',  # 21 s
+    'tests/apps/test_evaluate.py',  # 21 s
+)
+
+
+def pytest_collection_modifyitems(config, items):  # pylint: disable=unused-argument
+  """Puts LONGEST_FILES' tests first, in that order; keeps every file's own order."""
+  rank = {os.path.join(ROOT, name): i for i, name in enumerate(LONGEST_FILES)}
+  items.sort(key=lambda item: rank.get(str(item.path), len(rank)))  # stable
+
+
 def pytest_unconfigure(config):  # pylint: disable=unused-argument
-  """Removes the session's JIT cache (the process that made it: the controller)."""
+  """Ends this worker's zygote; removes the session's JIT cache (in the process that
+  made it: the controller)."""
   if _zygote is not None:
     _zygote.close()
   if _OWN_JIT_CACHE:
@@ -220,18 +252,16 @@ def _built_once(tmp_path_factory, name: str):
 @pytest.fixture(scope='session')
 def trained_workdir(tmp_path_factory) -> str:
   """A workdir trained once per session with `configs/demo.py:tiny` (6 steps), drawing
-  its confusion matrices, by a plain `python launch.py` (not tests/launch_zygote.py).
+  its confusion matrices.
 
   Its training output is in `<workdir>/train.log`. Tests may read it, evaluate
   it, predict and serve from it; they must not train it further.
   """
   with _built_once(tmp_path_factory, 'trained_workdir') as (workdir, done):
     if not done:
-      proc = subprocess.run(
+      proc = run_launch_py(
           [sys.executable, 'launch.py', '--config', TINY_CONFIG, '--workdir', str(workdir),
-           '--config.eval.confusion_figures=True'],
-          cwd=ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=900,
-          check=False)
+           '--config.eval.confusion_figures=True'], timeout=900)
       if proc.returncode:
         pytest.fail(f'tiny training failed ({proc.returncode}):\n{proc.stderr[-3000:]}')
       (workdir / 'train.log').write_text(proc.stdout)
