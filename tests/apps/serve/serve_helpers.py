@@ -38,15 +38,19 @@ def _ready(url: str) -> bool:
 
 
 @contextlib.contextmanager
-def running_server(workdir: str, *overrides: str):
-  """Yields (base url, Popen) of `launch.py --config.mode=serve` on a free port."""
+def running_server(workdir: str, *overrides: str, tmpdir: str | None = None):
+  """Yields (base url, Popen) of `launch.py --config.mode=serve` on a free port, with
+  TMPDIR=tmpdir when given."""
   port = free_port()
   log_path = os.path.join(workdir, f'serve_{port}.log')
+  env = subprocess_env()
+  if tmpdir is not None:
+    env['TMPDIR'] = tmpdir
   with open(log_path, 'w', encoding='utf-8') as log:
     proc = subprocess.Popen(
         [sys.executable, 'launch.py', '--config', CONFIG, '--workdir', workdir,
          '--config.mode=serve', f'--config.serve.port={port}', *overrides],
-        cwd=ROOT, env=subprocess_env(), stdout=log, stderr=subprocess.STDOUT)
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
   url = f'http://127.0.0.1:{port}/'
   try:
     deadline = time.monotonic() + START_TIMEOUT_S

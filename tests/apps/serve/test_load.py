@@ -1,8 +1,11 @@
 """benchmarks/serve_load.py against a live demo server: a few requests, good and bad; with
--m slow 200 good ones, and the soak test (1,000 from 8 clients, a third of them bad)."""
+-m slow 200 good ones, and the soak test (1,000 from 8 clients, a third of them bad); then
+SIGTERM stops the server through its clean-up."""
 
+import glob
 import os
 import re
+import signal
 import subprocess
 import sys
 
@@ -13,9 +16,16 @@ from serve_helpers import running_server
 
 
 @pytest.fixture(scope='module')
-def server(trained_workdir):  # pylint: disable=redefined-outer-name
+def server_tmpdir(tmp_path_factory):
+  """The server's TMPDIR: its private copies of the examples go there."""
+  return str(tmp_path_factory.mktemp('serve_tmp'))
+
+
+@pytest.fixture(scope='module')
+def server(trained_workdir, server_tmpdir):  # pylint: disable=redefined-outer-name
   # 1 MB uploads: the soak test's oversized files stay small.
-  with running_server(trained_workdir, '--config.serve.max_upload_mb=1') as (url, proc):
+  with running_server(trained_workdir, '--config.serve.max_upload_mb=1',
+                      tmpdir=server_tmpdir) as (url, proc):
     yield url, proc, trained_workdir
 
 
@@ -84,3 +94,13 @@ def test_soak_a_thousand_requests_a_third_of_them_bad(server):  # pylint: disabl
                                      r'after the last', out).groups())
   assert last <= 1.25 * first, (first, last)
   assert proc.poll() is None
+
+
+def test_sigterm_stops_the_server_and_removes_its_private_copies(server, server_tmpdir):  # pylint: disable=redefined-outer-name
+  """Last in this file: it stops the module's server, as `docker stop` would."""
+  _, proc, _ = server
+  private = glob.glob(os.path.join(server_tmpdir, 'wikiart-serve-*'))
+  assert len(private) == 1 and os.listdir(private[0]), private  # the examples' copies
+  proc.terminate()
+  assert proc.wait(timeout=60) == 128 + signal.SIGTERM
+  assert not os.path.exists(private[0])

@@ -13,12 +13,15 @@ no folder of the server (workdir, data) served or named: the example images are
 served from copies in a private temporary folder.
 """
 
+import atexit
 import hmac
 import ipaddress
 import os
 import shutil
+import signal
 import sys
 import tempfile
+import threading
 
 # Read by gradio when a Blocks is made, and by its analytics calls: off, whatever the environment says.
 os.environ['GRADIO_ANALYTICS_ENABLED'] = 'False'
@@ -103,8 +106,18 @@ def _private_copies(paths: list[str], folder: str) -> list[str]:
   return copies
 
 
+def _exit_on_sigterm(signum, frame):  # pylint: disable=unused-argument
+  """SIGTERM (`docker stop`, systemd, `kill`) ends the demo as Ctrl-C does: through
+  its clean-up, with the shell's exit status for the signal (143)."""
+  raise SystemExit(128 + signum)
+
+
 def serve(config: ml_collections.ConfigDict, workdir: str, *, block: bool = True):
   """Starts the demo; returns (blocks, local url) when `block` is False.
+
+  Blocking, it serves until Ctrl-C or SIGTERM, then closes the server and removes
+  its private folder. Not blocking, the caller closes `blocks`; the folder is
+  removed when the process exits.
 
   Raises:
     ValueError: a public host without serve.auth or serve.allow_public; the
@@ -140,10 +153,16 @@ def serve(config: ml_collections.ConfigDict, workdir: str, *, block: bool = True
   print(f'serving {workdir} ({demo.source}) on {url}'
         + (' (login required)' if login else ''), flush=True)
   if not block:
+    atexit.register(shutil.rmtree, private, ignore_errors=True)
     return blocks, url
+  # Without a handler SIGTERM ends Python at once, and the copies stay in /tmp.
+  in_main = threading.current_thread() is threading.main_thread()
+  previous = signal.signal(signal.SIGTERM, _exit_on_sigterm) if in_main else None
   try:
     blocks.block_thread()
   finally:
+    if in_main:
+      signal.signal(signal.SIGTERM, previous)
     blocks.close()
     shutil.rmtree(private, ignore_errors=True)
   return blocks, url
