@@ -58,6 +58,7 @@ def get_config() -> ml_collections.ConfigDict:
   data.caption.vocab_size = 1024  # that BPE's size (fewer if the descriptions hold fewer merges)
   data.caption.artemis_csv = ''  # optional ArtEmis CSV (art_style, painting, emotion, utterance)
   data.caption.artemis_ratio = 0.0  # share of English targets taken from ArtEmis
+  data.caption.hedge_ratio = 0.0  # share of targets hedged, a quarter "probably", the rest two styles (needs hedge_style_sure)
   data.tags = ml_collections.ConfigDict()
   data.tags.clip_from = ''  # CLIP ('hf:<id>' or folder) scoring every image against the tags at prepare; '' = none
   data.tags.clip_lang = 'both'  # the tag prompts' languages: en | fr | both
@@ -108,6 +109,9 @@ def get_config() -> ml_collections.ConfigDict:
   model.caption_decoder.image_tokens = 'all'  # all | cls | grid<K>: CLS + patch grid pooled to KxK
   model.caption_decoder.label_tokens = False  # also feed the heads' predictions (soft label embeddings) as tokens
   model.caption_decoder.label_tokens_top1 = False  # those tokens are the heads' top-1 rows, not soft mixes
+  model.caption_decoder.tag_slots = 0  # top1: a token per named tag, at most this many (0: one summed tag token)
+  model.caption_decoder.hedge_style_sure = 0.0  # top1, > 0: a style-hedge token; the style head's softmax at or above: stated
+  model.caption_decoder.hedge_style_probable = 0.0  # at or above: "probably"; below: the two closest styles
   model.caption_decoder.content_tokens = True  # with label_tokens: a tag token and a period token too (when the heads exist)
   model.caption_decoder.max_positions = 512  # git: text positions; prefix: image tokens + text
   model.caption_decoder.dropout = 0.1

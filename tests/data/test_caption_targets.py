@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from artgan_tree import write_artemis_csv
-from wikiart_jax.core import LANGUAGES, STYLES
+from wikiart_jax.core import HEDGE_PROBABLE, LANGUAGES, STYLE_HEDGE, STYLES
 from wikiart_jax.data import caption_targets
 from wikiart_jax.data import metadata
 from wikiart_jax.text import prompts
@@ -135,6 +135,30 @@ def test_make_transform_reads_the_caption_config(setup, tmp_path):
   out = pickle.loads(pickle.dumps(transform)).random_map(_example(vocab), np.random.default_rng(0))
   assert _decoded(tok, out) in references.references(
       'Impressionism', 'Claude Monet', 'landscape', year=1919)['fr']
+
+
+def test_hedged_targets_carry_their_style_level(setup):
+  vocab, _, tok = setup
+  transform = caption_targets.CaptionTransform(vocab, tok, max_len=64, languages=['en'],
+                                               hedge_ratio=1.0)
+  rng = np.random.default_rng(0)
+  levels = []
+  for _ in range(60):
+    out = transform.random_map(_example(vocab), rng)
+    hedge, text = int(out[STYLE_HEDGE]), _decoded(tok, out)
+    if hedge == HEDGE_PROBABLE:
+      assert 'probably' in text
+    else:  # two styles: Impressionism and the drawn runner-up
+      assert hedge >= 0 and hedge != vocab.style.index('Impressionism')
+      assert 'between Impressionism and' in text
+    levels.append(hedge == HEDGE_PROBABLE)
+  assert 0.1 < np.mean(levels) < 0.45  # a quarter "probably"
+  # No hedging by default: the key is absent and every style is stated.
+  plain = caption_targets.CaptionTransform(vocab, tok, max_len=64, languages=['en'])
+  out = plain.random_map(_example(vocab), rng)
+  assert STYLE_HEDGE not in out and 'Impressionis' in _decoded(tok, out)
+  with pytest.raises(ValueError, match='hedge_ratio'):
+    caption_targets.CaptionTransform(vocab, tok, max_len=64, hedge_ratio=1.5)
 
 
 @pytest.mark.parametrize('family', ['opt', 't5'])

@@ -49,6 +49,26 @@ def test_sample_target_draws_every_sentence_and_artemis():
                                                   artemis_ratio=1.0) for _ in range(20)}
 
 
+def test_hedged_targets_word_the_style_as_probable_or_as_one_of_two():
+  rng = np.random.default_rng(0)
+  facts = ('Impressionism', 'Claude Monet', 'landscape')
+  probable = {references.sample_target(*facts, rng=rng, lang='en', style_level='probable')
+              for _ in range(40)}
+  assert all('probably' in t and 'Claude Monet' in t for t in probable)
+  two = {references.sample_target(*facts, rng=rng, lang=lang, style_level='two',
+                                  second_style='Post_Impressionism')
+         for lang in ('en', 'fr') for _ in range(40)}
+  assert 'A landscape, between Impressionism and Post-Impressionism, by Claude Monet.' in two
+  assert ("Entre l'impressionnisme et le postimpressionnisme, œuvre de Claude Monet, "
+          'représentant un paysage.') in two
+  # A settled style's trait is said only of a sure or probable one.
+  assert not any('typical' in t or 'caractéristique' in t for t in two)
+  for level, second in (('two', None), ('sure', 'Baroque'), ('unsure', None)):
+    with pytest.raises(ValueError, match='style_level'):
+      references.sample_target(*facts, rng=rng, lang='en', style_level=level,
+                               second_style=second)
+
+
 def test_bad_labels_are_named():
   with pytest.raises(ValueError, match="unknown style 'Dada'"):
     references.references('Dada', None, None)

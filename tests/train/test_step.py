@@ -6,6 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from wikiart_jax.core import STYLE_HEDGE
 from wikiart_jax import factory
 from wikiart_jax.data import metadata
 from wikiart_jax.models import parts as parts_lib
@@ -113,3 +114,8 @@ def test_with_one_hot_label_tokens_the_class_tokens_read_the_labels_too():
   np.testing.assert_array_equal(out['artist'][2], outputs['artist'][2])
   # Soft label tokens (the default) keep the heads' own distributions.
   assert step_lib.content_from_labels(outputs, batch)['style'] is outputs['style']
+  # The targets' style-hedge levels reach the style-hedge token (one-hot tokens only).
+  hedged = {**batch, STYLE_HEDGE: jnp.array([-1, -2, 3])}
+  np.testing.assert_array_equal(
+      step_lib.content_from_labels(outputs, hedged, classes=True)[STYLE_HEDGE], [-1, -2, 3])
+  assert STYLE_HEDGE not in step_lib.content_from_labels(outputs, hedged)

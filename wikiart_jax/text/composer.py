@@ -97,8 +97,9 @@ def all_phrasings(known: Facts, hedging: Hedging | None = None) -> dict[str, lis
   return out
 
 
-def sample(known: Facts, lang: str, rng: np.random.Generator) -> str:
+def sample(known: Facts, lang: str, rng: np.random.Generator, *,
+           hedging: Hedging | None = None) -> str:
   """A random shape with a random trait: a teacher-forcing target."""
   shapes = SHAPES[check_language(lang)]
-  return compose(known, lang, shape=int(rng.integers(len(shapes))),
+  return compose(known, lang, hedging=hedging, shape=int(rng.integers(len(shapes))),
                  trait=int(rng.integers(traits_lib.PER_LANGUAGE)))

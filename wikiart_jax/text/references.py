@@ -17,6 +17,7 @@ columns art_style, painting, emotion, utterance) are joined on the image path
 from __future__ import annotations
 
 import csv
+import dataclasses
 import os
 from typing import Mapping, NamedTuple, Sequence
 
@@ -24,6 +25,14 @@ import numpy as np
 
 from wikiart_jax.core import LANGUAGES, TAGS, TAGS_MASK
 from wikiart_jax.text import composer
+from wikiart_jax.text import wording
+
+# How sure a target says its style is: stated, "probably", or beside a runner-up.
+STYLE_LEVELS = ('sure', 'probable', 'two')
+# The labels' hedging, but with the style's limits: a target's style probability is
+# set from its level (`_LEVEL_PROB`) so that `plan` words it at that level.
+_TARGET_HEDGING = dataclasses.replace(wording.LABELS, style_sure=0.75, style_probable=0.25)
+_LEVEL_PROB = {'sure': None, 'probable': 0.5, 'two': 0.0}
 
 
 class LabelFacts(NamedTuple):
@@ -68,18 +77,48 @@ def references(style: str, artist_name: str | None, genre: str | None, *,
   return out
 
 
+def hedged_references(style: str, artist_name: str | None, genre: str | None, *,
+                      style_level: str, second_style: str | None = None,
+                      artist_fr: str | None = None) -> dict[str, list[str]]:
+  """Every phrasing per language of a target whose style is hedged (`sample_target`'s
+  `style_level`): words the caption tokenizer's corpus must hold."""
+  return composer.all_phrasings(_hedged(_label_facts(style, artist_name, genre, artist_fr, (),
+                                                     None), style_level, second_style),
+                                _TARGET_HEDGING)
+
+
+def _hedged(known: composer.Facts, style_level: str,
+            second_style: str | None) -> composer.Facts:
+  """`known` with its style worded at `style_level` (STYLE_LEVELS)."""
+  if style_level not in STYLE_LEVELS or (style_level == 'two') != bool(second_style):
+    raise ValueError(f'style_level must be one of {STYLE_LEVELS}, with a second_style '
+                     f"exactly for 'two'; got {style_level!r}, {second_style!r}")
+  if style_level == 'sure':
+    return known
+  return dataclasses.replace(known, style_prob=_LEVEL_PROB[style_level],
+                             second_style=composer.facts(second_style).style
+                             if second_style else None)
+
+
 def sample_target(style: str, artist_name: str | None, genre: str | None, *,
                   rng: np.random.Generator, lang: str, artist_fr: str | None = None,
                   utterances: Sequence[str] = (), artemis_ratio: float = 0.0,
-                  tags: Sequence[str] = (), year: int | None = None) -> str:
+                  tags: Sequence[str] = (), year: int | None = None,
+                  style_level: str = 'sure', second_style: str | None = None) -> str:
   """One teacher-forcing target: a random composer sentence in `lang` (or, in English,
-  an ArtEmis utterance with probability `artemis_ratio` when the painting has some)."""
+  an ArtEmis utterance with probability `artemis_ratio` when the painting has some).
+
+  `style_level` (STYLE_LEVELS) words the style as stated, "probably" so, or (with
+  `second_style`) as one of two: the captioner's style-hedge token
+  (models/captioner.py) says which, at inference from the style head's confidence.
+  """
   if lang not in composer.SHAPES:
     raise ValueError(f'caption language must be one of {LANGUAGES}, got {lang!r}')
-  known = _label_facts(style, artist_name, genre, artist_fr, tags, year)
+  known = _hedged(_label_facts(style, artist_name, genre, artist_fr, tags, year),
+                  style_level, second_style)
   if lang == 'en' and utterances and rng.random() < artemis_ratio:
     return str(utterances[rng.integers(len(utterances))]).strip()
-  return composer.sample(known, lang, rng)
+  return composer.sample(known, lang, rng, hedging=_TARGET_HEDGING)
 
 
 def load_artemis(csv_path: str) -> dict[str, list[str]]:

@@ -187,6 +187,11 @@ def training_texts(vocab) -> list[str]:
                                      artist_fr=vocab.artist_name(a, 'fr') if a >= 0 else None,
                                      **extra)
         texts += refs['en'] + refs['fr']
+    # The hedged wordings of a captioner with a style-hedge token ("probably", two styles).
+    for level, second in (('probable', None), ('two', vocab.style[(i + 1) % len(vocab.style)])):
+      refs = references.hedged_references(style, None, None, style_level=level,
+                                          second_style=second)
+      texts += refs['en'] + refs['fr']
   names = {*vocab.artist_names, *(vocab.artist_name(i, 'fr') for i in range(len(vocab.artist)))}
   texts += [f'{LANG_TAGS[l]} {name}' for l in LANGUAGES for name in sorted(names)]
   return texts

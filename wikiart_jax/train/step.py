@@ -19,7 +19,7 @@ import numpy as np
 import optax
 from flax import nnx
 
-from wikiart_jax.core import PERIOD, TAGS, TAGS_MASK, TASKS
+from wikiart_jax.core import PERIOD, STYLE_HEDGE, TAGS, TAGS_MASK, TASKS
 from wikiart_jax.models import captioner as captioner_lib
 from wikiart_jax.models import parts as parts_lib
 from wikiart_jax.parallel import sharding
@@ -68,6 +68,8 @@ def content_from_labels(outputs: dict, batch: dict, *, classes: bool = False) ->
   style than the head's, 0.9% with the labels' rows.
   """
   out = dict(outputs)
+  if classes and STYLE_HEDGE in batch:  # how surely the target words the style
+    out[STYLE_HEDGE] = batch[STYLE_HEDGE]
   if classes:
     for task in TASKS:
       if task in outputs and task in batch:
