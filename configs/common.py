@@ -58,7 +58,7 @@ def get_config() -> ml_collections.ConfigDict:
   data.caption.vocab_size = 1024  # that BPE's size (fewer if the descriptions hold fewer merges)
   data.caption.artemis_csv = ''  # optional ArtEmis CSV (art_style, painting, emotion, utterance)
   data.caption.artemis_ratio = 0.0  # share of English targets taken from ArtEmis
-  data.caption.hedge_ratio = 0.0  # share of targets hedged, a quarter "probably", the rest two styles (needs hedge_style_sure)
+  data.caption.hedge_ratio = 0.0  # share of targets hedged, a quarter "probably", the rest two styles (only with hedge_style_sure)
   data.tags = ml_collections.ConfigDict()
   data.tags.clip_from = ''  # CLIP ('hf:<id>' or folder) scoring every image against the tags at prepare; '' = none
   data.tags.clip_lang = 'both'  # the tag prompts' languages: en | fr | both

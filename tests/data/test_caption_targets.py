@@ -132,6 +132,10 @@ def test_make_transform_reads_the_caption_config(setup, tmp_path):
   transform = caption_targets.make_transform(cfg, vocab, folder)
   assert transform.languages == ('fr',) and transform.max_len == 40
   assert transform.artemis_ratio == 0.5 and len(transform.artemis) == 1
+  # The hedged share only for a captioner with a style-hedge token.
+  cfg.hedge_ratio = 0.5
+  assert caption_targets.make_transform(cfg, vocab, folder).hedge_ratio == 0.0
+  assert caption_targets.make_transform(cfg, vocab, folder, hedging=True).hedge_ratio == 0.5
   out = pickle.loads(pickle.dumps(transform)).random_map(_example(vocab), np.random.default_rng(0))
   assert _decoded(tok, out) in references.references(
       'Impressionism', 'Claude Monet', 'landscape', year=1919)['fr']

@@ -212,6 +212,13 @@ def test_tag_slots_hold_each_named_tag_and_a_style_hedge_token_says_how_sure():
 
 
 def test_tag_slots_and_hedging_need_one_hot_tokens_and_ordered_limits():
+  model, _ = _hedged_model(hedge_style_sure=0.8, hedge_style_probable=0.5)
+  config = _config('git', image_tokens='cls', label_tokens=True)
+  assert not cap.has_style_hedge(config)
+  config.caption_decoder.hedge_style_sure = 0.8
+  assert cap.has_style_hedge(config) and model.label_tokens.style_hedge == (0.8, 0.5)
+  config.captioner = 'blip2'
+  assert not cap.has_style_hedge(config)
   with pytest.raises(ValueError, match='label_tokens_top1'):
     _hedged_model(label_tokens_top1=False, tag_slots=2)
   with pytest.raises(ValueError, match='hedge_style_probable <= hedge_style_sure'):

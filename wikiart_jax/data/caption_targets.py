@@ -163,12 +163,15 @@ class CaptionTransform(grain.transforms.RandomMap):
 
 
 def make_transform(caption_config, vocab, tokenizer,
-                   blip2: prompts.Framing | None = None) -> CaptionTransform:
+                   blip2: prompts.Framing | None = None,
+                   hedging: bool = False) -> CaptionTransform:
   """The CaptionTransform of `config.data.caption` (max_len, languages, artemis_*);
-  `blip2` for a BLIP-2 captioner's label prompts."""
+  `blip2` for a BLIP-2 captioner's label prompts; `hedging` for a captioner with a
+  style-hedge token (without one, `hedge_ratio` is not used)."""
   artemis = (references.load_artemis(caption_config.artemis_csv)
              if caption_config.artemis_csv else None)
   return CaptionTransform(vocab, tokenizer, max_len=caption_config.max_len,
                           languages=list(caption_config.languages), artemis=artemis,
                           artemis_ratio=caption_config.artemis_ratio,
-                          blip2=blip2, hedge_ratio=caption_config.get('hedge_ratio', 0.0))
+                          blip2=blip2,
+                          hedge_ratio=caption_config.get('hedge_ratio', 0.0) if hedging else 0.0)

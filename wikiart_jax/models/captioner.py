@@ -189,6 +189,14 @@ class LabelTokens(nnx.Module):
     return jnp.stack(tokens, axis=1).astype(dtype)
 
 
+def has_style_hedge(model_config) -> bool:
+  """Whether the configured captioner has a style-hedge token (`LabelTokens`), so its
+  training targets are hedged at `data.caption.hedge_ratio`."""
+  section = model_config.caption_decoder
+  return (model_config.captioner in ('git', 'prefix') and bool(section.label_tokens)
+          and section.get('hedge_style_sure', 0.0) > 0)
+
+
 class GitDecoder(GitForCausalLM):
   """GitForCausalLM without its image tower: it is fed the shared backbone's tokens.
 
@@ -259,13 +267,12 @@ class Captioner(nnx.Module):
     self.kind = model_config.captioner
     section = model_config.caption_decoder
     self.image_tokens = check_image_tokens(str(section.image_tokens))
-    hedge_sure = float(section.get('hedge_style_sure', 0.0))
     self.label_tokens = (LabelTokens(
         label_classes or {}, vision_width, rngs=rngs,
         top1=bool(section.get('label_tokens_top1', False)), tag_threshold=tag_threshold,
         tag_slots=int(section.get('tag_slots', 0)),
-        style_hedge=((hedge_sure, float(section.get('hedge_style_probable', 0.0)))
-                     if hedge_sure > 0 else None))
+        style_hedge=((float(section.hedge_style_sure), float(section.hedge_style_probable))
+                     if section.get('hedge_style_sure', 0.0) > 0 else None))
                          if section.label_tokens else None)
     cfg = decoder or decoder_config(model_config, vision_width, vocab_size)
     if self.kind == 'git':

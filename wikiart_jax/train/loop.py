@@ -32,6 +32,7 @@ from wikiart_jax.evaluators import runner as evaluators
 from wikiart_jax.inference import clip_tags
 from wikiart_jax.inference import forward
 from wikiart_jax.metrics import calibration
+from wikiart_jax.models import captioner as captioner_lib
 from wikiart_jax.models import parts as parts_lib
 from wikiart_jax.parallel import sharding
 from wikiart_jax.text import prompts
@@ -107,7 +108,8 @@ def _train_iter(config, workdir: str, run: RunSetup):
   if run.captioning:
     caption_transform = caption_targets.make_transform(
         config.data.caption, run.info.vocab,
-        factory.caption_source(config, run.info.vocab, workdir), blip2=run.blip2)
+        factory.caption_source(config, run.info.vocab, workdir), blip2=run.blip2,
+        hedging=captioner_lib.has_style_hedge(config.model))
     # Load it here: transformers' lazy imports are not safe from grain's threads.
     assert caption_transform.tokenizer is not None
   return pipeline.make_train_iter(
