@@ -54,9 +54,11 @@ def get_config() -> ml_collections.ConfigDict:
   data.caption = ml_collections.ConfigDict()
   data.caption.max_len = 48  # BOS + language tag + sentence + EOS, padded
   data.caption.languages = ('en', 'fr')  # one drawn per training example
-  data.caption.tokenizer = ''  # 'hf:<id>' or a folder; '' = a small BPE built in <workdir>/caption_tokenizer
+  data.caption.tokenizer = ''  # 'hf:<id>' or folder, cased and French; '' = a BPE of the descriptions
+  data.caption.vocab_size = 1024  # that BPE's size (fewer if the descriptions hold fewer merges)
   data.caption.artemis_csv = ''  # optional ArtEmis CSV (art_style, painting, emotion, utterance)
   data.caption.artemis_ratio = 0.0  # share of English targets taken from ArtEmis
+  data.caption.hedge_ratio = 0.0  # share of targets hedged, a quarter "probably", the rest two styles (only with hedge_style_sure)
   data.tags = ml_collections.ConfigDict()
   data.tags.clip_from = ''  # CLIP ('hf:<id>' or folder) scoring every image against the tags at prepare; '' = none
   data.tags.clip_lang = 'both'  # the tag prompts' languages: en | fr | both
@@ -106,6 +108,11 @@ def get_config() -> ml_collections.ConfigDict:
   model.caption_decoder.mlp_dim = 2048
   model.caption_decoder.image_tokens = 'all'  # all | cls | grid<K>: CLS + patch grid pooled to KxK
   model.caption_decoder.label_tokens = False  # also feed the heads' predictions (soft label embeddings) as tokens
+  model.caption_decoder.label_tokens_top1 = False  # those tokens are the heads' top-1 rows, not soft mixes
+  model.caption_decoder.tag_slots = 0  # top1: a token per named tag, at most this many (0: one summed tag token)
+  model.caption_decoder.hedge_style_sure = 0.0  # top1, > 0: a style-hedge token; the style head's softmax at or above: stated
+  model.caption_decoder.hedge_style_probable = 0.0  # at or above: "probably"; below: the two closest styles
+  model.caption_decoder.content_tokens = True  # with label_tokens: a tag token and a period token too (when the heads exist)
   model.caption_decoder.max_positions = 512  # git: text positions; prefix: image tokens + text
   model.caption_decoder.dropout = 0.1
   model.attention = 'auto'  # auto (cuDNN on GPU with bf16, tokens padded to x16) | xla | cudnn
@@ -150,8 +157,9 @@ def get_config() -> ml_collections.ConfigDict:
   # its own either way.
   config.eval.confusion_figures = True
   # What an evaluation measures (evaluators/); 'caption', 'tags' and 'period' run when
-  # the model has a captioner, a tag head, a period head.
-  config.eval.evaluators = ('classification', 'caption', 'tags', 'period')
+  # the model has a captioner, a tag head, a period head; 'calibration' fits each head's
+  # temperature on val (saved in <workdir>/calibration.json).
+  config.eval.evaluators = ('classification', 'calibration', 'caption', 'tags', 'period')
   # A CLIP checkpoint ('hf:<id>' or folder) for the zero-shot baseline (eval.zero_shot in
   # metrics.json: prompts in English, French and both); '' = off. One CLIP pass per evaluation.
   config.eval.zero_shot_from = ''
@@ -166,6 +174,25 @@ def get_config() -> ml_collections.ConfigDict:
   config.predict.inputs = ''  # comma-separated image files or folders
   config.predict.output = ''  # .jsonl path; '' = print only
   config.predict.top_k = 5
+  config.predict.metadata = ''  # CSV path,title,year: the titles and years descriptions may state
+  config.predict.titles_from_wikiart_names = False  # also those of files in WikiArt style folders
+
+  # How surely a description states each prediction (calibrated probabilities).
+  config.describe = ml_collections.ConfigDict()
+  config.describe.style_sure = 0.6  # at or above: "Impressionist"
+  config.describe.style_probable = 0.35  # at or above: "probably Impressionist"; below: two styles
+  config.describe.artist_sure = 0.6  # at or above: "by Claude Monet"
+  config.describe.artist_attributed = 0.3  # at or above: "attributed to"; below: no artist
+  config.describe.genre_sure = 0.5  # at or above: "a landscape"
+  config.describe.genre_probable = 0.25  # at or above: "probably a landscape"; below: no genre
+  config.describe.period_range_spread = 15.0  # spread (years) up to which: "c. 1870-1895"
+  config.describe.period_part_spread = 30.0  # up to which: "late nineteenth century"
+  config.describe.period_century_spread = 60.0  # up to which: "nineteenth century"; wider: no period
+  config.describe.tag_sure = 0.5  # a content tag at or above: "with a boat"
+  config.describe.tag_probable = 0.3  # at or above: "perhaps a boat"; below: not named
+  config.describe.max_subjects = 2  # content tags named at most (the most probable)
+  config.describe.colour_share = 0.2  # a palette colour covering at least this share is named
+  config.describe.max_colours = 2  # palette colours named at most (the largest shares)
 
   config.embed = ml_collections.ConfigDict()
   config.embed.inputs = ''  # comma-separated image files or folders

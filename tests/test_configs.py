@@ -12,6 +12,9 @@ from flax import nnx
 from conftest import ROOT
 from wikiart_jax import factory
 from wikiart_jax.apps import bench
+from wikiart_jax.data import metadata
+from wikiart_jax.text import references
+from wikiart_jax.text import tokenizer as tokenizer_lib
 CONFIGS = sorted(os.path.basename(p)[:-3] for p in glob.glob(os.path.join(ROOT, 'configs', '*.py'))
                  if not p.endswith('common.py'))
 
@@ -86,11 +89,13 @@ def test_the_big_configs_have_their_published_sizes():
   assert round(_num_params(b16.backbone) / 1e6) == 86  # ViT-B/16 without pooler
   assert round(_num_params(l14.backbone) / 1e6) == 303  # CLIP L/14 vision
   assert _num_params(git.backbone) == _num_params(l14.backbone)
-  # GIT-large's text side: 6 BERT layers of 768, 30,522 tokens in and out, 1,024 positions,
-  # the visual projection from 1,024; its embedding and output are not tied in the files.
+  # GIT-large's text side: 6 BERT layers of 768, 1,024 positions, the visual projection
+  # from 1,024; its embedding and output (not tied in the files) resized to the run's BPE
+  # (bench.caption_vocab_size tokens in and out, not GIT's 30,522 uncased BERT tokens).
+  vocab = 5789
   layer = 4 * (768 * 768 + 768) + 2 * 768 * 3072 + 3072 + 768 + 4 * 768
-  want = (6 * layer + 30522 * 768 + 1024 * 768 + 2 * 768 + 1024 * 768 + 768 + 2 * 768
-          + 768 * 30522 + 30522)
+  want = (6 * layer + vocab * 768 + 1024 * 768 + 2 * 768 + 1024 * 768 + 768 + 2 * 768
+          + 768 * vocab + vocab)
   assert _num_params(git.captioner) == want
 
 
@@ -129,3 +134,25 @@ def test_blip2_configs_have_the_released_widths(name, architecture):
 @pytest.mark.parametrize('name, architecture', BLIP2_CONFIGS)
 def test_blip2_configs_have_the_released_sizes(name, architecture):
   _assert_blip2_sizes(name, architecture, None)
+
+
+@pytest.mark.parametrize('name', CONFIGS)
+def test_french_with_accents_round_trips_through_every_captioner_tokenizer(name, tmp_path):
+  config = importlib.import_module(name).get_config()
+  if config.model.captioner == 'none':
+    pytest.skip(f'{name} has no captioner')
+  source = config.data.caption.tokenizer
+  assert not source.startswith('hf:'), (
+      f'{name} reads its caption tokenizer from the hub: check French offline with a copy')
+  vocab = metadata.Vocabularies.build([('albrecht-durer', None), ('titian', None),
+                                       ('edouard-manet', None)])
+  tokenizer = tokenizer_lib.load_tokenizer(
+      tokenizer_lib.tokenizer_source(config.data.caption, vocab, str(tmp_path)))
+  reference = references.references('Realism', vocab.artist_names[1], 'still_life',
+                                    artist_fr=vocab.artist_name(1, 'fr'))['fr'][0]
+  assert reference == ("Style réaliste, œuvre d'Édouard Manet, représentant une nature morte "
+                       'avec une observation fidèle de la vie ordinaire caractéristique du '
+                       'mouvement.')
+  for text in (reference, 'Première Renaissance, œuvre du Titien : « Nymphéas », Dürer, Ça.'):
+    ids = tokenizer.encode(text, add_special_tokens=False)
+    assert tokenizer.decode(ids) == text

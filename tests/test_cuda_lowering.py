@@ -125,12 +125,16 @@ def lower_generation(config, workdir, method: str, batch: int = 2) -> str:
                                 jnp.dtype(config.model.dtype))
   outputs = {t: jax.ShapeDtypeStruct((batch, n), jnp.float32)
              for t, n in bench.bench_vocab().num_classes.items()}
+  label_tokens = getattr(model.captioner, 'label_tokens', None)
+  if label_tokens is not None:  # every head they read (tags and period too), at its width
+    outputs.update({t: jax.ShapeDtypeStruct((batch, table.shape[0]), jnp.float32)
+                    for t, table in label_tokens.tables.items()})
   context = jax.eval_shape(lambda s, x, o: nnx.merge(graphdef, s).condition(x, o),
                            state, tokens, outputs)
   prompt = jax.ShapeDtypeStruct((batch, 2), jnp.int32)  # BOS and the language tag
   rng = jax.eval_shape(lambda: jax.random.key(0))
   text = lower_for_cuda(
-      gen._generate, graphdef, state, prompt, None, context, None, rng,  # pylint: disable=protected-access
+      gen._generate, graphdef, state, prompt, None, context, None, rng, None,  # pylint: disable=protected-access
       max_new_tokens=config.data.caption.max_len - 2, eos_id=2, pad_id=0, method=method,
       num_beams=4, length_penalty=1.0, early_stopping=False, top_p=0.9, temperature=1.0)
   assert 'stablehlo.while' in text  # one loop on the device, no host round trips
@@ -162,6 +166,8 @@ def test_tiny_captioner_generation_lowers_for_cuda(kind, tmp_path):
   config = load_config('demo:tiny_caption')
   config.model.captioner = kind
   config.bench.caption_vocab_size = 96  # no demo tokenizer to build
+  if kind == 'prefix':  # its positions hold the context tokens too, GIT's only the text
+    config.model.caption_decoder.max_positions = 96
   lower_generation(config, tmp_path, 'greedy')
 
 

@@ -54,7 +54,7 @@ def save_blip2(folder, family: str, *, seed: int = 0, max_shard_size=None, texts
   Returns:
     (the PyTorch model in eval mode, the tokenizer).
   """
-  tokenizer = tokenizer_lib.build_demo_tokenizer(str(folder), texts, vocab_size=tokens)
+  tokenizer = tokenizer_lib.build_bpe_tokenizer(str(folder), texts, vocab_size=tokens)
   vocab = len(tokenizer) + 1  # and BLIP-2's <image> placeholder, last
   text = (opt_config if family == 'opt' else t5_config)(vocab, **text_overrides)
   cfg = transformers.Blip2Config(vision_config=VISION, qformer_config=QFORMER, text_config=text,

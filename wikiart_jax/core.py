@@ -15,6 +15,11 @@ TASKS = ('style', 'artist', 'genre')
 TAGS = 'tags'
 TAGS_MASK = 'tags_mask'  # beside TAGS in a batch: 1 where a tag's target is known
 PERIOD = 'period'
+# A training batch's caption target says how surely it words the style (data ->
+# train -> the captioner's style-hedge token): -1 stated, -2 "probably", else the
+# index of the runner-up style named beside the first.
+STYLE_HEDGE = 'caption_style_hedge'
+HEDGE_SURE, HEDGE_PROBABLE = -1, -2
 # The period bins: [1400, 1425), ..., [2000, 2025); a year outside falls in the nearest.
 PERIOD_START, PERIOD_END, PERIOD_STEP = 1400, 2025, 25
 NUM_PERIOD_BINS = (PERIOD_END - PERIOD_START) // PERIOD_STEP

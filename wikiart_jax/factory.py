@@ -30,7 +30,8 @@ from wikiart_jax.convert import git as convert_git
 from wikiart_jax.convert import gpt2 as convert_gpt2
 from wikiart_jax.convert import hub
 from wikiart_jax.convert import preprocessing
-from wikiart_jax.core import NUM_PERIOD_BINS
+from wikiart_jax.convert import vocab_resize
+from wikiart_jax.core import NUM_PERIOD_BINS, PERIOD, TAGS
 from wikiart_jax.data import augment
 from wikiart_jax.models import captioner as captioner_lib
 from wikiart_jax.models import classifier
@@ -60,15 +61,24 @@ class RunRecord:
     normalization: the backbone's pixel statistics and resize filter.
     decoder: the caption decoder's sizes ({'kind', 'fields'}), or None.
     caption_vocab_size: the captioner's vocabulary size (0 without a captioner).
+    data_source: what the run trained on (`config.data.source`: 'synthetic' is the
+      demo's procedural images; '' for runs recorded before this field).
   """
   model: dict[str, Any]
   normalization: augment.Normalization
   decoder: dict[str, Any] | None = None
   caption_vocab_size: int = 0
+  data_source: str = ''
+
+  @property
+  def synthetic(self) -> bool:
+    """Whether the run trained on the demo's procedural images, not on paintings."""
+    return self.data_source == 'synthetic'
 
   def save(self, workdir: str) -> None:
     payload = {'model': self.model, 'normalization': self.normalization.to_dict(),
-               'decoder': self.decoder, 'caption_vocab_size': self.caption_vocab_size}
+               'decoder': self.decoder, 'caption_vocab_size': self.caption_vocab_size,
+               'data_source': self.data_source}
     tmp = os.path.join(workdir, RECORD_FILE + '.tmp')
     with open(tmp, 'w', encoding='utf-8') as f:
       json.dump(payload, f, indent=1, ensure_ascii=False)
@@ -82,7 +92,8 @@ class RunRecord:
     return cls(model=payload['model'],
                normalization=augment.Normalization.from_dict(payload['normalization']),
                decoder=payload.get('decoder'),
-               caption_vocab_size=int(payload.get('caption_vocab_size', 0)))
+               caption_vocab_size=int(payload.get('caption_vocab_size', 0)),
+               data_source=str(payload.get('data_source', '')))
 
 
 def _decoder_to_dict(cfg) -> dict[str, Any]:
@@ -132,6 +143,18 @@ def extra_heads(model: ml_collections.ConfigDict, vocab) -> dict[str, int]:
           'period_bins': NUM_PERIOD_BINS if model.get('period_head', False) else 0}
 
 
+def label_classes(model: ml_collections.ConfigDict, vocab) -> dict[str, int]:
+  """What the captioner's label tokens read: each class head's size and, with
+  `caption_decoder.content_tokens` (absent in older runs: off), the tag and period
+  heads' when the model has them."""
+  out = dict(vocab.num_classes)
+  if model.caption_decoder.get('content_tokens', False):
+    heads = extra_heads(model, vocab)
+    out.update({key: n for key, n in ((TAGS, heads['num_tags']),
+                                      (PERIOD, heads['period_bins'])) if n})
+  return out
+
+
 def normalization(config: ml_collections.ConfigDict,
                   backbone_from: str | None = None) -> augment.Normalization:
   """The pixel normalisation of the backbone's checkpoint; ImageNet's from scratch."""
@@ -173,8 +196,9 @@ def model_config(config: ml_collections.ConfigDict, *,
 
 
 def decoder_config(model: ml_collections.ConfigDict, vision_width: int, vocab_size: int):
-  """The caption decoder's sizes: from `caption_decoder.init_from`'s config.json, else
-  from the config (`models.captioner.decoder_config`)."""
+  """The caption decoder's sizes: from `caption_decoder.init_from`'s config.json (its
+  vocabulary the run tokenizer's: `build_captioner` resizes the token rows), else from
+  the config (`models.captioner.decoder_config`)."""
   dec = model.caption_decoder
   if model.captioner == 'blip2':
     return convert_blip2.captioner_config(
@@ -192,21 +216,42 @@ def decoder_config(model: ml_collections.ConfigDict, vision_width: int, vocab_si
         cfg.vision, hidden_size=vision_width, num_heads=1, mlp_dim=1))
   else:
     cfg = convert_gpt2.config_from_hf(hf, dtype=dtype)
-  if cfg.vocab_size != vocab_size:
-    raise ValueError(f'caption tokenizer has {vocab_size} tokens but {dec.init_from} '
-                     f'expects {cfg.vocab_size}: use the checkpoint\'s tokenizer')
-  return cfg
+  return dataclasses.replace(cfg, vocab_size=vocab_size)
+
+
+def _pieces(folder: str, tokenizer, vocab_size: int, checkpoint_vocab: int):
+  """How to make the checkpoint's token rows for the run's tokenizer: None when it is
+  the checkpoint's own, else `vocab_resize.piece_ids` against the checkpoint's."""
+  try:
+    own = tokenizer_lib.load_tokenizer(folder)
+  except (OSError, ValueError):
+    own = None
+  if own is not None and len(own) != checkpoint_vocab:
+    own = None  # not the tokenizer of these weights (transformers makes an empty one)
+  if tokenizer is None or (own is not None and vocab_resize.same_vocabulary(own, tokenizer)):
+    if vocab_size != checkpoint_vocab:
+      raise ValueError(f'caption tokenizer has {vocab_size} tokens but {folder} expects '
+                       f'{checkpoint_vocab}')
+    return None
+  if own is None:
+    raise ValueError(f'{folder} has no tokenizer of its {checkpoint_vocab} tokens: its token '
+                     'rows cannot be mapped onto the caption tokenizer (data.caption.tokenizer)')
+  return vocab_resize.piece_ids(own, tokenizer)
 
 
 def build_captioner(model: ml_collections.ConfigDict, vision_width: int, vocab_size: int, *,
-                    rngs: nnx.Rngs, label_classes=None,
-                    decoder=None) -> captioner_lib.Captioner | None:
+                    rngs: nnx.Rngs, label_classes=None, decoder=None,
+                    tokenizer=None, tag_threshold: float = 0.5) -> captioner_lib.Captioner | None:
   """The configured captioner (None for 'none'), its decoder loaded from `init_from`.
 
   A 'git' captioner loads every GIT key but the image tower's; a 'prefix'
   captioner loads the whole GPT-2 (the prefix MLP stays random); a 'blip2' one
-  every BLIP-2 key but the tower's, then gets its LoRA adapters / int8 weights. With `decoder`
-  (the sizes a run recorded) nothing is read: the weights come from a checkpoint.
+  every BLIP-2 key but the tower's, then gets its LoRA adapters / int8 weights. When
+  `tokenizer` (the run's caption tokenizer) is not a GIT or GPT-2 checkpoint's own, the
+  word embeddings and the LM head are resized to it, each new row the mean of the
+  checkpoint's rows of the same text's pieces (convert/vocab_resize.py; a BLIP-2
+  captioner keeps its checkpoint's tokenizer). With `decoder` (the sizes a run
+  recorded) nothing is read: the weights come from a checkpoint.
   """
   kind = model.captioner
   if kind not in captioner_lib.KINDS:
@@ -220,16 +265,21 @@ def build_captioner(model: ml_collections.ConfigDict, vision_width: int, vocab_s
     captioner = Blip2Captioner(decoder, rngs=rngs)
   else:
     captioner = captioner_lib.Captioner(model, vision_width, vocab_size, rngs=rngs,
-                                        label_classes=label_classes, decoder=decoder)
+                                        label_classes=label_classes, decoder=decoder,
+                                        tag_threshold=tag_threshold)
   source = model.caption_decoder.init_from
   if source and not restoring:
     folder = hub.resolve(source)
     if kind == 'blip2':
       convert_blip2.load_decoder_weights(captioner.decoder, folder)
-    elif kind == 'git':
-      convert_git.load_weights(captioner.decoder, folder, include=list(convert_git.DECODER_KEYS))
     else:
-      convert_gpt2.load_weights(captioner.decoder, folder)
+      pieces = _pieces(folder, tokenizer, vocab_size,
+                       int(hub.read_config(folder).get('vocab_size', vocab_size)))
+      if kind == 'git':
+        convert_git.load_weights(captioner.decoder, folder,
+                                 include=list(convert_git.DECODER_KEYS), pieces=pieces)
+      else:
+        convert_gpt2.load_weights(captioner.decoder, folder, pieces=pieces)
   dec = model.caption_decoder
   if kind == 'blip2' and (dec.get('lora_rank', 0) or dec.get('int8', False)):
     # After the weights: int8 rounds what it finds (a restored run's come over it).
@@ -261,21 +311,24 @@ def build_with_record(config: ml_collections.ConfigDict, vocab, workdir: str = '
       **extra_heads(model_cfg, vocab), rngs=nnx.Rngs(params=config.seed))
   if source:
     convert_backbone.init_backbone_from(model, source)
-  vocab_size = caption_vocab_size
+  vocab_size, tokenizer = caption_vocab_size, None
   if model_cfg.captioner != 'none' and not vocab_size:
     if not workdir:
       raise ValueError('build_model: a captioner needs the workdir (its tokenizer lives there)')
-    vocab_size = len(caption_tokenizer(config, vocab, workdir))
+    tokenizer = caption_tokenizer(config, vocab, workdir)
+    vocab_size = len(tokenizer)
   # Parameters under 'captioner/...' train with the heads in every stage.
   model.captioner = build_captioner(
       model_cfg, model.backbone.config.hidden_size, vocab_size,
-      rngs=nnx.Rngs(params=config.seed + 1), label_classes=dict(vocab.num_classes))
+      rngs=nnx.Rngs(params=config.seed + 1), label_classes=label_classes(model_cfg, vocab),
+      tokenizer=tokenizer, tag_threshold=float(config.describe.tag_probable))
   if isinstance(model.captioner, Blip2Captioner):
     model.captioner.check_length(config.data.caption.max_len)  # before anything trains
   record = RunRecord(
       model=model_cfg.to_dict(), normalization=normalization(config, source),
       decoder=None if model.captioner is None else _decoder_to_dict(model.captioner.decoder.config),
-      caption_vocab_size=vocab_size if model.captioner is not None else 0)
+      caption_vocab_size=vocab_size if model.captioner is not None else 0,
+      data_source=str(config.data.source))
   return model, record
 
 
@@ -311,8 +364,8 @@ def restore_model(config: ml_collections.ConfigDict, vocab, workdir: str
     decoder = _with_numerics(decoder, model_cfg)
   model.captioner = (None if decoder is None else build_captioner(
       model_cfg, model.backbone.config.hidden_size, record.caption_vocab_size,
-      rngs=nnx.Rngs(params=config.seed + 1), label_classes=dict(vocab.num_classes),
-      decoder=decoder))
+      rngs=nnx.Rngs(params=config.seed + 1), label_classes=label_classes(model_cfg, vocab),
+      decoder=decoder, tag_threshold=float(config.describe.tag_probable)))
   return model, record
 
 

@@ -19,9 +19,15 @@ def test_eval_mode_reproduces_training_metrics(trained_workdir):
   again = read_metrics(workdir)
   assert again['step'] == 6 and again['history'][-1]['mode'] == 'eval'
   for task, values in logged.items():
+    if task == 'calibration':
+      continue  # per head, below
     for key in values:  # every number of every task, the tags and the period too
       assert abs(again['eval'][task][key] - values[key]) <= 1e-6, (task, key)
-  assert {'tags', 'period'} <= set(logged)
+  assert {'tags', 'period', 'calibration'} <= set(logged)
+  for task in ('style', 'artist', 'genre'):
+    for key in ('temperature', 'ece_before', 'ece_after'):
+      assert again['eval']['calibration'][task][key] == pytest.approx(
+          logged['calibration'][task][key], abs=1e-5)
   # The report: tables, confusion matrices, class-count charts, sample grid.
   report_dir = os.path.join(workdir, 'report')
   with open(os.path.join(report_dir, 'index.html'), encoding='utf-8') as f:
@@ -39,6 +45,8 @@ def test_eval_mode_reproduces_training_metrics(trained_workdir):
       assert f'img/{name}' in html
   assert os.path.exists(os.path.join(report_dir, 'report.md'))
   assert 'test (step' in html  # the test split's summary beside val's
+  assert 'Calibration (temperature scaling)' in html and 'ECE after' in html
+  assert 'trained on the synthetic demo set' in html
   # Per-tag AP, the period's chart (above) and its error in years, a palette strip per sample.
   assert '<h2>Content tags</h2>' in html and '<th>AP</th>' in html
   assert 'Period: the expected year is off by' in html
@@ -54,11 +62,17 @@ def test_eval_of_the_test_split_writes_test(trained_workdir, tmp_path):
   again = read_metrics(workdir)
   assert again['eval'] == trained['eval']  # val's entry untouched
   for task, values in trained['test'].items():
+    if task == 'calibration':
+      continue  # per head, below
     for key in values:
       assert again['test'][task][key] == pytest.approx(values[key], abs=1e-6), (task, key)
   # Test's tag F1s use the threshold val chose at that step.
   val = next(h for h in trained['history'] if h['step'] == trained['test_step'])['eval']
   assert again['test']['tags']['threshold'] == val['tags']['threshold']
+  for task in ('style', 'artist', 'genre'):
+    # On test, the temperatures val fitted for that checkpoint, never refitted.
+    assert again['test']['calibration'][task]['temperature'] == pytest.approx(
+        val['calibration'][task]['temperature'], abs=1e-6)
 
 
 def test_zero_shot_baseline_from_the_command_line_equals_transformers_clip(

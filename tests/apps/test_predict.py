@@ -1,5 +1,6 @@
 """`mode=predict`: JSON lines and CSV for every readable image, one line per bad file;
-12,000 px scans decoded reduced, bigger than data.max_image_pixels refused."""
+the synthetic-set note first and only supplied titles and years; 12,000 px scans decoded
+reduced, bigger than data.max_image_pixels refused."""
 
 import csv
 import json
@@ -58,6 +59,30 @@ def test_predict_labels_images_and_reports_bad_files(trained_workdir, tmp_path):
       'black_and_white']
   assert rows[[os.path.basename(r['path']) for r in records].index('c.webp')][
       'palette'] == 'black and white'
+
+
+def test_predict_says_synthetic_first_and_states_only_supplied_titles(trained_workdir, tmp_path):
+  images = tmp_path / 'in'
+  images.mkdir()
+  pixels = np.random.default_rng(1).integers(0, 255, (40, 40, 3), np.uint8)
+  for name in ('the_scream.jpg', 'escher_sphere.jpg', 'munch_the-scream-1893.jpg'):
+    Image.fromarray(pixels).save(images / name)
+  output = tmp_path / 'pred.jsonl'
+  meta = tmp_path / 'meta.csv'
+  meta.write_text(f'path,title,year\n{images}/escher_sphere.jpg,Hand with Reflecting Sphere,'
+                  '1935\n', encoding='utf-8')
+  proc = launch(trained_workdir, '--config.mode=predict', f'--config.predict.inputs={images}',
+                f'--config.predict.output={output}', f'--config.predict.metadata={meta}')
+  assert proc.stdout.splitlines()[0].startswith(
+      'note: This checkpoint was trained on the synthetic demo set')
+  records = {os.path.basename(r['path']): r for r in
+             map(json.loads, output.read_text().splitlines())}
+  for name in ('the_scream.jpg', 'munch_the-scream-1893.jpg'):
+    for text in records[name]['description'].values():
+      assert not any(ch.isdigit() for ch in text) and 'Scream' not in text
+  described = records['escher_sphere.jpg']['description']
+  assert '“Hand with Reflecting Sphere”' in described['en'] and '1935' in described['en']
+  assert '«\u00a0Hand with Reflecting Sphere\u00a0»' in described['fr']
 
 
 def test_12000_px_scans_are_described_and_bigger_ones_refused(trained_workdir, big_scans,

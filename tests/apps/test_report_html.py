@@ -104,7 +104,10 @@ def _written(tmp_path_factory):
       out, metrics=metrics, names=names, samples=samples,
       caption_metrics={'en': {'bleu4': 0.25, 'cider': 1.1},
                        'fr': {'bleu4': 0.2, 'cider': 0.9}},
-      class_count_pngs=[counts_png], human_ratings=ratings)
+      class_count_pngs=[counts_png], human_ratings=ratings,
+      calibration={'style': {'temperature': 1.5, 'ece_before': 0.12, 'ece_after': 0.03,
+                             'nll_before': 0.9, 'nll_after': 0.7}},
+      notes=['Trained on <synthetic> images.'])
   with open(index, encoding='utf-8') as f:
     page = f.read()
   with open(out / 'report.md', encoding='utf-8') as f:
@@ -142,6 +145,9 @@ def test_summary_and_per_class_tables(written):
 
 def test_optional_sections(written):
   parser = written['parser']
+  calibration = ['task', 'temperature', 'ECE before', 'ECE after', 'NLL before', 'NLL after']
+  assert parser.row(calibration, 'style') == ['1.5000', '0.1200', '0.0300', '0.9000', '0.7000']
+  assert 'Trained on &lt;synthetic&gt; images.' in written['page']
   assert parser.row(['', 'bleu4', 'cider'], 'fr') == ['0.2000', '0.9000']
   ratings = ['group', 'ratings', 'mean correctness', 'mean fluency']
   assert parser.row(ratings, 'all') == ['3', '3.0000', '4.0000']

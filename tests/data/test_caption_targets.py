@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from artgan_tree import write_artemis_csv
-from wikiart_jax.core import LANGUAGES, STYLES
+from wikiart_jax.core import HEDGE_PROBABLE, LANGUAGES, STYLE_HEDGE, STYLES
 from wikiart_jax.data import caption_targets
 from wikiart_jax.data import metadata
 from wikiart_jax.text import prompts
@@ -21,9 +21,9 @@ def setup(tmp_path_factory):
   vocab = metadata.Vocabularies.build([('claude-monet', 'Claude Monet'),
                                        ('pablo-picasso', 'Pablo Picasso')])
   texts = [s for style in STYLES for refs in references.references(
-      style, 'Claude Monet', 'landscape', 1919, 'Nymphéas').values() for s in refs]
+      style, 'Claude Monet', 'landscape', year=1919, tags=('boat',)).values() for s in refs]
   folder = str(tmp_path_factory.mktemp('tok'))
-  return vocab, folder, tok_lib.build_demo_tokenizer(folder, texts, vocab_size=600)
+  return vocab, folder, tok_lib.build_bpe_tokenizer(folder, texts, vocab_size=600)
 
 
 def _example(vocab, **overrides):
@@ -52,7 +52,9 @@ def _decoded(tok, out):
 def test_transform_adds_tokens_of_a_reference(setup):
   vocab, _, tok = setup
   transform = caption_targets.CaptionTransform(vocab, tok, max_len=64)
-  refs = references.references('Impressionism', 'Claude Monet', 'landscape', 1919, 'Nymphéas')
+  # The year label as the part of its century (never the year itself).
+  refs = references.references('Impressionism', 'Claude Monet', 'landscape', year=1919)
+  assert refs['fr'][3].startswith('Un paysage de Claude Monet (début du XXe siècle), de style')
   rng = np.random.default_rng(0)
   langs = set()
   for _ in range(12):
@@ -62,6 +64,8 @@ def test_transform_adds_tokens_of_a_reference(setup):
     lang = LANGUAGES[int(out['caption_lang'])]
     langs.add(lang)
     assert _decoded(tok, out) in refs[lang]
+    # The example's title and year are metadata: a target never says them.
+    assert 'Nymph' not in _decoded(tok, out) and '1919' not in _decoded(tok, out)
     assert 'title' not in out and 'path' not in out and out['style'] == _example(vocab)['style']
   assert langs == {'en', 'fr'}
 
@@ -72,7 +76,7 @@ def test_transform_unknowns_padding_truncation_and_artemis(setup, tmp_path):
   rng = np.random.default_rng(1)
   out = only_fr.random_map(_example(vocab, artist=np.int32(-1), genre=np.int32(-1),
                                     year=np.int32(-1), title=b''), rng)
-  assert _decoded(tok, out) in references.references('Impressionism', None, None, None, None)['fr']
+  assert _decoded(tok, out) in references.references('Impressionism', None, None)['fr']
   pad = only_fr.random_map(_example(vocab, style=np.int32(-1)), rng)
   assert pad['caption_mask'].sum() == 0
   short = caption_targets.CaptionTransform(vocab, tok, max_len=9).random_map(_example(vocab), rng)
@@ -128,9 +132,37 @@ def test_make_transform_reads_the_caption_config(setup, tmp_path):
   transform = caption_targets.make_transform(cfg, vocab, folder)
   assert transform.languages == ('fr',) and transform.max_len == 40
   assert transform.artemis_ratio == 0.5 and len(transform.artemis) == 1
+  # The hedged share only for a captioner with a style-hedge token.
+  cfg.hedge_ratio = 0.5
+  assert caption_targets.make_transform(cfg, vocab, folder).hedge_ratio == 0.0
+  assert caption_targets.make_transform(cfg, vocab, folder, hedging=True).hedge_ratio == 0.5
   out = pickle.loads(pickle.dumps(transform)).random_map(_example(vocab), np.random.default_rng(0))
   assert _decoded(tok, out) in references.references(
-      'Impressionism', 'Claude Monet', 'landscape', 1919, 'Nymphéas')['fr']
+      'Impressionism', 'Claude Monet', 'landscape', year=1919)['fr']
+
+
+def test_hedged_targets_carry_their_style_level(setup):
+  vocab, _, tok = setup
+  transform = caption_targets.CaptionTransform(vocab, tok, max_len=64, languages=['en'],
+                                               hedge_ratio=1.0)
+  rng = np.random.default_rng(0)
+  levels = []
+  for _ in range(60):
+    out = transform.random_map(_example(vocab), rng)
+    hedge, text = int(out[STYLE_HEDGE]), _decoded(tok, out)
+    if hedge == HEDGE_PROBABLE:
+      assert 'probably' in text
+    else:  # two styles: Impressionism and the drawn runner-up
+      assert hedge >= 0 and hedge != vocab.style.index('Impressionism')
+      assert 'between Impressionism and' in text
+    levels.append(hedge == HEDGE_PROBABLE)
+  assert 0.1 < np.mean(levels) < 0.45  # a quarter "probably"
+  # No hedging by default: the key is absent and every style is stated.
+  plain = caption_targets.CaptionTransform(vocab, tok, max_len=64, languages=['en'])
+  out = plain.random_map(_example(vocab), rng)
+  assert STYLE_HEDGE not in out and 'Impressionis' in _decoded(tok, out)
+  with pytest.raises(ValueError, match='hedge_ratio'):
+    caption_targets.CaptionTransform(vocab, tok, max_len=64, hedge_ratio=1.5)
 
 
 @pytest.mark.parametrize('family', ['opt', 't5'])
@@ -151,4 +183,16 @@ def test_blip2_rows_prompt_with_the_true_labels(setup, family):
   assert (mask[:len(prompt)] == 0).all() and mask[len(prompt)] == 1 and real[-1] == 7
   assert (tokens[len(prompt) + len(real):] == 3).all()
   assert tok.decode(real[:-1].tolist()).strip() in references.references(
-      'Impressionism', 'Claude Monet', 'landscape', 1919, 'Nymphéas')['fr']
+      'Impressionism', 'Claude Monet', 'landscape', year=1919)['fr']
+
+
+def test_targets_name_the_tags_present(setup):
+  vocab, _, tok = setup
+  vocab = metadata.Vocabularies.build([('claude-monet', 'Claude Monet')])
+  vocab.tags = ['sea', 'boat']
+  transform = caption_targets.CaptionTransform(vocab, tok, max_len=64, languages=['en'])
+  example = _example(vocab, year=np.int32(-1), tags=np.array([0.0, 1.0], np.float32),
+                     tags_mask=np.array([1.0, 1.0], np.float32))
+  refs = references.references('Impressionism', 'Claude Monet', 'landscape', tags=('boat',))
+  text = _decoded(tok, transform.random_map(example, np.random.default_rng(0)))
+  assert text in refs['en'] and 'a boat' in text

@@ -59,8 +59,10 @@ def test_context_is_the_captioners_condition_of_the_same_pass():
   out = forward.make_step(parts)(parts.params, {'image': images})
   model = parts.merge()
   outputs, aux = model(images)
-  want = model.captioner.condition(aux['tokens'], outputs)  # CLS + one token per head
-  assert out.context.shape == want.shape == (2, 1 + 3, 64)
+  # CLS, one token per class head, the demo's two tag slots, the period token and the
+  # style-hedge token.
+  want = model.captioner.condition(aux['tokens'], outputs)
+  assert out.context.shape == want.shape == (2, 1 + 3 + 2 + 1 + 1, 64)
   np.testing.assert_allclose(out.context, want, atol=1e-5)
   np.testing.assert_allclose(out.probs['style'], jax.nn.softmax(outputs['style']), atol=1e-6)
 

@@ -106,6 +106,23 @@ def test_gpt2_beam_search_equals_transformers(gpt2_pair, length_penalty, early_s
   np.testing.assert_array_equal(np.asarray(got), want)
 
 
+@pytest.mark.parametrize('method', ['greedy', 'beam'])
+def test_banned_tokens_equal_transformers_bad_words(gpt2_pair, method):
+  ref, ours = gpt2_pair
+  ids = _prompt(seed=3)
+  free = _hf(ref, ids, 10, eos_token_id=None, pad_token_id=0)
+  banned = sorted({int(t) for t in free[:, :4].ravel()} - {5})  # what it wanted to write
+  beams = dict(num_beams=3) if method == 'beam' else {}
+  want = _hf(ref, ids, 10, eos_token_id=None, pad_token_id=5,
+             bad_words_ids=[[t] for t in banned], **beams)
+  bias = np.zeros(GPT2['vocab_size'], np.float32)
+  bias[banned] = -1e9
+  got = np.asarray(gen.generate(ours, ids, max_new_tokens=10, eos_id=-1, pad_id=5,
+                                method=method, logit_bias=bias, **beams))
+  np.testing.assert_array_equal(got, want)
+  assert not np.isin(got, banned).any()
+
+
 def _greedy_without_cache(forward, ids, steps):
   """Reference: a full causal forward pass over the whole sequence for every new token.
 

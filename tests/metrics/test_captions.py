@@ -30,7 +30,7 @@ def _corpus():
            ('Cubism', 'Pablo Picasso', 'portrait', 1910, None),
            ('Baroque', 'Rembrandt', 'religious_painting', None, 'The Return'),
            ('Ukiyo_e', None, 'landscape', 1830, None)]
-  refs = [references.references(*f) for f in facts]
+  refs = [references.references(*f[:3], year=f[3]) for f in facts]  # never the title
   preds = ['An Impressionist landscape by Claude Monet.',
            'A Cubist portrait by Pablo Picasso (1910).',
            'A religious painting in the Baroque style.',

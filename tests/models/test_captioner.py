@@ -9,6 +9,7 @@ import torch
 import transformers
 from flax import nnx
 
+from wikiart_jax.core import STYLE_HEDGE
 from wikiart_jax import factory
 from wikiart_jax.models import captioner as cap
 
@@ -119,6 +120,111 @@ def test_selected_image_tokens_are_cls_and_pooled_grid():
       cap.Captioner(_config('git', image_tokens=bad), 24, 41, rngs=nnx.Rngs(0))
 
 
+def test_top1_label_tokens_are_the_rows_of_the_first_choice():
+  classes = {'style': 5, 'artist': 7, 'genre': 3}
+  config = _config('git', image_tokens='cls', label_tokens=True)
+  config.caption_decoder.label_tokens_top1 = True
+  model = cap.Captioner(config, 24, 41, rngs=nnx.Rngs(0), label_classes=classes)
+  tokens = jax.random.normal(jax.random.key(1), (2, 17, 24))
+  logits = {t: jax.random.normal(jax.random.key(i), (2, n)) for i, (t, n) in
+            enumerate(classes.items())}
+  context = model.condition(tokens, logits)
+  for k, task in enumerate(classes, start=1):
+    table = np.asarray(model.label_tokens.tables[task][...])
+    np.testing.assert_allclose(context[:, k], table[np.argmax(logits[task], -1)], rtol=1e-6)
+  # Only the first choice counts: a sharper distribution with the same top-1 reads the same.
+  sharper = model.condition(tokens, {t: 5 * l for t, l in logits.items()})
+  np.testing.assert_allclose(sharper, context, rtol=1e-6)
+
+
+def test_tag_and_period_tokens_hold_the_tags_above_the_threshold_and_the_period():
+  classes = {'style': 5, 'artist': 7, 'genre': 3, 'tags': 6, 'period': 4}
+  config = _config('git', image_tokens='cls', label_tokens=True)
+  config.caption_decoder.label_tokens_top1 = True
+  model = cap.Captioner(config, 24, 41, rngs=nnx.Rngs(0), label_classes=classes,
+                        tag_threshold=0.3)
+  tokens = jax.random.normal(jax.random.key(1), (2, 17, 24))
+  logits = {t: jax.random.normal(jax.random.key(i), (2, n)) for i, (t, n) in
+            enumerate(classes.items())}
+  # Tag probabilities 0.9, 0.4, 0.2, 0.1, 0.35, 0.05: the first, second and fifth count.
+  probs = np.array([[0.9, 0.4, 0.2, 0.1, 0.35, 0.05]] * 2)
+  logits['tags'] = jnp.asarray(np.log(probs / (1 - probs)))
+  context = model.condition(tokens, logits)
+  assert context.shape == (2, 1 + 5, 24)
+  tags = np.asarray(model.label_tokens.tables['tags'][...])
+  np.testing.assert_allclose(context[:, 4], np.broadcast_to(tags[[0, 1, 4]].sum(0), (2, 24)),
+                             rtol=1e-5)
+  period = np.asarray(model.label_tokens.tables['period'][...])
+  np.testing.assert_allclose(context[:, 5], period[np.argmax(logits['period'], -1)], rtol=1e-6)
+  # Soft tokens: every tag weighted by its probability.
+  config.caption_decoder.label_tokens_top1 = False
+  soft = cap.Captioner(config, 24, 41, rngs=nnx.Rngs(0), label_classes=classes)
+  np.testing.assert_allclose(soft.condition(tokens, logits)[:, 4],
+                             probs @ np.asarray(soft.label_tokens.tables['tags'][...]), rtol=1e-5)
+
+
+def _hedged_model(**decoder):
+  classes = {'style': 5, 'artist': 7, 'genre': 3, 'tags': 6, 'period': 4}
+  config = _config('git', image_tokens='cls', label_tokens=True)
+  config.caption_decoder.label_tokens_top1 = True
+  for key, value in decoder.items():
+    config.caption_decoder[key] = value
+  return cap.Captioner(config, 24, 41, rngs=nnx.Rngs(0), label_classes=classes,
+                       tag_threshold=0.3), classes
+
+
+def test_tag_slots_hold_each_named_tag_and_a_style_hedge_token_says_how_sure():
+  model, classes = _hedged_model(tag_slots=2, hedge_style_sure=0.8, hedge_style_probable=0.5)
+  tokens = jax.random.normal(jax.random.key(1), (3, 17, 24))
+  logits = {t: jax.random.normal(jax.random.key(i), (3, n)) for i, (t, n) in
+            enumerate(classes.items())}
+  # Styles: sure (0.9), probable (0.6), two (0.45 then 0.4 for style 0).
+  logits['style'] = jnp.log(jnp.array([[0.9, 0.04, 0.03, 0.02, 0.01],
+                                       [0.6, 0.3, 0.05, 0.03, 0.02],
+                                       [0.4, 0.05, 0.45, 0.05, 0.05]]))
+  # Tags: 0.4 and 0.9 named (0.35 is third), in index order; none; three at 0.6: the two
+  # lowest indices; 0.95 alone: named, then 'none'.
+  probs = np.array([[0.4, 0.9, 0.2, 0.1, 0.35, 0.05], [0.1] * 6, [0, 0.6, 0, 0.6, 0.6, 0]])
+  logits['tags'] = jnp.asarray(np.log(np.clip(probs, 1e-6, None) / (1 - probs)))
+  context = model.condition(tokens, logits)
+  assert model.label_tokens.num_tokens == 7
+  assert context.shape == (3, 1 + 7, 24)  # CLS, style, artist, genre, 2 tag slots, period, hedge
+  lt = model.label_tokens
+  tags, none = np.asarray(lt.tables['tags'][...]), np.asarray(lt.tag_none[...])
+  np.testing.assert_allclose(context[0, 4:6], tags[[0, 1]], rtol=1e-5)
+  np.testing.assert_allclose(context[1, 4:6], [none, none], rtol=1e-5)
+  np.testing.assert_allclose(context[2, 4:6], tags[[1, 3]], rtol=1e-5)
+  alone = np.array([[0.1, 0.1, 0.1, 0.1, 0.95, 0.1]])
+  one = model.condition(tokens[:1], {**{t: l[:1] for t, l in logits.items()},
+                                     'tags': jnp.asarray(np.log(alone / (1 - alone)))})
+  np.testing.assert_allclose(one[0, 4:6], [tags[4], none], rtol=1e-5)
+  period = np.asarray(lt.tables['period'][...])
+  np.testing.assert_allclose(context[:, 6], period[np.argmax(logits['period'], -1)], rtol=1e-6)
+  np.testing.assert_array_equal(lt.hedge_of(logits['style']), [-1, -2, 0])
+  levels, styles = np.asarray(lt.hedge_levels[...]), np.asarray(lt.tables['style'][...])
+  np.testing.assert_allclose(context[:, 7], [levels[0], levels[1], levels[2] + styles[0]],
+                             rtol=1e-5)
+  # A training target's level overrides the head's.
+  given = model.condition(tokens, {**logits, STYLE_HEDGE: jnp.array([3, -1, -2])})
+  np.testing.assert_allclose(given[:, 7], [levels[2] + styles[3], levels[0], levels[1]],
+                             rtol=1e-5)
+  np.testing.assert_allclose(given[:, :7], context[:, :7], rtol=1e-6)
+
+
+def test_tag_slots_and_hedging_need_one_hot_tokens_and_ordered_limits():
+  model, _ = _hedged_model(hedge_style_sure=0.8, hedge_style_probable=0.5)
+  config = _config('git', image_tokens='cls', label_tokens=True)
+  assert not cap.has_style_hedge(config)
+  config.caption_decoder.hedge_style_sure = 0.8
+  assert cap.has_style_hedge(config) and model.label_tokens.style_hedge == (0.8, 0.5)
+  config.captioner = 'blip2'
+  assert not cap.has_style_hedge(config)
+  with pytest.raises(ValueError, match='label_tokens_top1'):
+    _hedged_model(label_tokens_top1=False, tag_slots=2)
+  with pytest.raises(ValueError, match='hedge_style_probable <= hedge_style_sure'):
+    _hedged_model(hedge_style_sure=0.5, hedge_style_probable=0.8)
+
+
 def test_label_tokens_embed_the_heads_predictions_without_moving_them():
   classes = {'style': 5, 'artist': 7, 'genre': 3}
   model = cap.Captioner(_config('git', image_tokens='cls', label_tokens=True), 24, 41,
@@ -195,10 +301,10 @@ def test_overfits_one_caption_then_generates_it(tmp_path):
   from wikiart_jax.text import references  # pylint: disable=g-import-not-at-top
   from wikiart_jax.text import tokenizer as tok_lib  # pylint: disable=g-import-not-at-top
   vocab = metadata.Vocabularies.build([('claude-monet', 'Claude Monet')])
-  tok = tok_lib.build_demo_tokenizer(str(tmp_path), tok_lib.training_texts(vocab),
-                                     vocab_size=500)
+  tok = tok_lib.build_bpe_tokenizer(str(tmp_path), tok_lib.training_texts(vocab),
+                                     vocab_size=2000)
   example = {'style': np.int32(vocab.style.index('Impressionism')), 'artist': np.int32(0),
-             'genre': np.int32(vocab.genre.index('landscape')), 'year': np.int32(1919),
+             'genre': np.int32(vocab.genre.index('landscape')), 'year': np.int32(-1),
              'title': b'Nymphes'}
   out = caption_targets.CaptionTransform(vocab, tok, max_len=40, languages=['fr']).random_map(
       example, np.random.default_rng(0))
@@ -224,5 +330,4 @@ def test_overfits_one_caption_then_generates_it(tmp_path):
                            max_new_tokens=40, eos_id=special.eos, pad_id=special.pad)
   want = tok.decode(out['caption_tokens'][out['caption_mask'] == 1][:-1].tolist()).strip()
   assert gen.decode_texts(generated, tok, special.eos) == [want]
-  assert want in references.references('Impressionism', 'Claude Monet', 'landscape', 1919,
-                                     'Nymphes')['fr']
+  assert want in references.references('Impressionism', 'Claude Monet', 'landscape')['fr']

@@ -7,11 +7,21 @@ from wikiart_jax.text import lexicon
 
 
 @pytest.mark.parametrize('table, classes', [
-    (lexicon.STYLE_EN, STYLES), (lexicon.STYLE_FR, STYLES), (lexicon.STYLE_FR_NOUN, STYLES),
+    (lexicon.STYLE_EN, STYLES), (lexicon.STYLE_FR_NOUN, STYLES),
     (lexicon.GENRE_EN, GENRES), (lexicon.GENRE_FR, GENRES)])
 def test_every_class_has_words_and_no_table_has_strays(table, classes):
   assert list(table) == list(classes)  # in the class order, nothing missing or extra
   assert all(words.strip() == words and words for words in table.values())
+
+
+def test_french_style_adjectives_where_french_has_one():
+  # The styles without an adjective are named by their movement (STYLE_FR_NOUN, complete
+  # above): "Première Renaissance, œuvre de ...", never "de style première renaissance".
+  adjectives = lexicon.STYLE_FR
+  assert list(adjectives) == [s for s in STYLES if s in adjectives]  # class order, no strays
+  assert all(words.strip() == words and words for words in adjectives.values())
+  assert adjectives['Impressionism'] == 'impressionniste' and adjectives['Realism'] == 'réaliste'
+  assert 'Early_Renaissance' not in adjectives and 'Action_painting' not in adjectives
 
 
 def test_french_genres_carry_their_article_and_movements_theirs():

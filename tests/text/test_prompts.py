@@ -19,7 +19,7 @@ def test_the_label_prompt_names_the_labels_and_the_language():
 
 
 def test_framing_places_bos_or_eos_as_each_family_reads_a_prompt(tmp_path):
-  tok = tok_lib.build_demo_tokenizer(str(tmp_path), ['Style: Baroque.'], vocab_size=300)
+  tok = tok_lib.build_bpe_tokenizer(str(tmp_path), ['Style: Baroque.'], vocab_size=300)
   ids = tok.encode('Style: Baroque.', add_special_tokens=False)
   assert prompts.Framing('opt', bos=1, eos=2, pad=0).prompt(tok, 'Style: Baroque.') == [1, *ids]
   assert prompts.Framing('t5', bos=0, eos=2, pad=0).prompt(tok, 'Style: Baroque.') == [*ids, 2]

@@ -12,6 +12,11 @@ import time
 import numpy as np
 import pytest
 
+from wikiart_jax.data import dataset
+from wikiart_jax.text import mentions
+
+import demo
+
 from conftest import ROOT
 from conftest import TINY
 from conftest import launch
@@ -82,21 +87,36 @@ def test_captioner_trains_evaluates_and_describes(tmp_path):
   config = [f'--config={os.path.join(ROOT, "configs", "demo.py")}:tiny_caption']
   launch(workdir, '--config.train.eval_every=6', config=config)  # one evaluation, then test
   caption = read_metrics(workdir)['eval']['caption']
-  for key in ('bleu1', 'bleu4', 'rouge_l', 'cider', 'style_named'):
+  for key in ('bleu1', 'bleu4', 'rouge_l', 'cider', 'style_named', 'faithful', 'invented'):
     assert caption[key] is not None and caption[key] >= 0.0, key
   assert set(caption['by_lang']) == {'en', 'fr'}
+  assert caption['invented'] == 0.0  # it cannot write a digit or a title quote
+  assert all(caption['by_lang'][l]['invented'] == 0.0 for l in ('en', 'fr'))
   # eval: the report's sample cards show the captioner's descriptions beside the templates.
   evaluated = launch(workdir, '--config.mode=eval', config=config)
   assert 'BLEU-4' in evaluated.stdout and 'style named' in evaluated.stdout
   report_md = (tmp_path / 'run' / 'report' / 'report.md').read_text(encoding='utf-8')
-  assert report_md.count('en (captioner)') == report_md.count('fr (captioner)') > 0
-  image = next(p for p in sorted((tmp_path / 'run' / 'synthetic_raw').rglob('*.jpg')))
+  # Every card shows both languages' learned texts, those predict withholds marked so.
+  assert report_md.count('en (captioner') == report_md.count('fr (captioner') > 0
+  images = sorted((tmp_path / 'run' / 'synthetic_raw').rglob('*.jpg'))[::20][:6]
   output = tmp_path / 'pred.jsonl'
-  launch(workdir, '--config.mode=predict', f'--config.predict.inputs={image}',
+  launch(workdir, '--config.mode=predict',
+         f'--config.predict.inputs={",".join(str(i) for i in images)}',
          f'--config.predict.output={output}', config=config)
-  record = json.loads(output.read_text().splitlines()[0])
-  assert set(record['generated']) == {'en', 'fr'}
-  assert record['description']['en'] and record['description']['fr']
+  records = [json.loads(line) for line in output.read_text().splitlines()]
+  assert len(records) == len(images)
+  # Every record: the composed and the learned descriptions (shown or, naming another
+  # artist than the head's, withheld), and no shown text names an artist but the head's.
+  vocab = dataset.load_info(demo.get_config('tiny_caption'), workdir).vocab
+  reader = mentions.MentionReader.of(vocab)
+  for record in records:
+    assert record['description']['en'] and record['description']['fr']
+    assert set(record.get('generated', {})) | set(record.get('generated_withheld', {})) == {
+        'en', 'fr'}
+    top = vocab.artist_names.index(record['artist'][0]['label'])
+    for lang in ('en', 'fr'):
+      for text in (record['description'][lang], record.get('generated', {}).get(lang, '')):
+        assert set(reader.read(text, lang).artists) <= {top}, text
 
 
 def test_training_starts_from_a_saved_hugging_face_vit_and_restores_without_it(tmp_path):

@@ -6,6 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from wikiart_jax.core import STYLE_HEDGE
 from wikiart_jax import factory
 from wikiart_jax.data import metadata
 from wikiart_jax.models import parts as parts_lib
@@ -83,3 +84,38 @@ def test_the_loss_is_the_weighted_sum_of_the_tasks_and_the_caption():
   total = classes + config.train.lambda_caption * got['caption_loss']
   np.testing.assert_allclose(got['loss'], total, rtol=1e-5)
   assert got['caption_loss'] > 0 and got['grad_norm'] > 0
+
+
+def test_the_captioners_tag_and_period_tokens_read_the_labels_in_training():
+  outputs = {'style': jnp.zeros((3, 4)), 'tags': jnp.zeros((3, 3)),
+             'period': jnp.arange(75, dtype=jnp.float32).reshape(3, 25)}
+  batch = {'tags': jnp.array([[1.0, 0.0, 1.0], [0.6, 0.4, 1.0], [1.0, 1.0, 1.0]]),
+           'tags_mask': jnp.array([[1.0, 1.0, 1.0], [1.0, 1.0, 0.0], [0.0, 0.0, 0.0]]),
+           'period': jnp.array([3, -1, 24])}
+  out = step_lib.content_from_labels(outputs, batch)
+  # Present where the label is known and >= 0.5; an unknown target is absent.
+  np.testing.assert_array_equal(jax.nn.sigmoid(out['tags']) > 0.5,
+                                [[1, 0, 1], [1, 0, 0], [0, 0, 0]])
+  # The label's bin; an unknown year keeps the head's own distribution.
+  assert int(jnp.argmax(out['period'][0])) == 3 and int(jnp.argmax(out['period'][2])) == 24
+  np.testing.assert_array_equal(out['period'][1], outputs['period'][1])
+  assert out['style'] is outputs['style']
+  assert set(step_lib.content_from_labels({'style': outputs['style']}, batch)) == {'style'}
+
+
+def test_with_one_hot_label_tokens_the_class_tokens_read_the_labels_too():
+  outputs = {'style': jnp.arange(12, dtype=jnp.float32).reshape(3, 4),
+             'artist': jnp.zeros((3, 5))}
+  batch = {'style': jnp.array([1, -1, 0]), 'artist': jnp.array([4, 2, -1])}
+  out = step_lib.content_from_labels(outputs, batch, classes=True)
+  np.testing.assert_array_equal(np.argmax(np.asarray(out['style']), -1)[[0, 2]], [1, 0])
+  np.testing.assert_array_equal(out['style'][1], outputs['style'][1])  # unknown: the head's
+  np.testing.assert_array_equal(np.argmax(np.asarray(out['artist']), -1)[:2], [4, 2])
+  np.testing.assert_array_equal(out['artist'][2], outputs['artist'][2])
+  # Soft label tokens (the default) keep the heads' own distributions.
+  assert step_lib.content_from_labels(outputs, batch)['style'] is outputs['style']
+  # The targets' style-hedge levels reach the style-hedge token (one-hot tokens only).
+  hedged = {**batch, STYLE_HEDGE: jnp.array([-1, -2, 3])}
+  np.testing.assert_array_equal(
+      step_lib.content_from_labels(outputs, hedged, classes=True)[STYLE_HEDGE], [-1, -2, 3])
+  assert STYLE_HEDGE not in step_lib.content_from_labels(outputs, hedged)

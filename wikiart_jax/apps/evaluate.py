@@ -17,8 +17,10 @@ from wikiart_jax import factory
 from wikiart_jax.apps import report
 from wikiart_jax.inference import forward
 from wikiart_jax.inference import predictor
+from wikiart_jax.metrics import calibration
 from wikiart_jax.parallel import sharding
 from wikiart_jax.train import loop
+from wikiart_jax.text import composer
 from wikiart_jax.train import summaries
 
 
@@ -43,7 +45,7 @@ def evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
   # Test is scored at the tags' threshold val chose for this step (else chosen here).
   threshold = summary.tag_threshold(step) if split == 'test' else None
   evaluation = loop.evaluate_params(config, workdir, run, forward.make_step(parts),
-                                    parts.params, caption_tokenizer, split=split,
+                                    parts.params, caption_tokenizer, split=split, step=step,
                                     tag_threshold=threshold)
   summary.write_eval(step, evaluation.metrics, info.vocab, from_eval_mode=True,
                      samples=evaluation.samples, split=split)
@@ -60,6 +62,7 @@ def evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
         forward.make_forward(parts, mesh), record.normalization,
         family_names=list(config.model.style_families.keys()),
         writer=predictor.caption_writer(config, info.vocab, workdir, parts.merge()),
-        other_split=other)
+        other_split=other, hedging=composer.Hedging.from_config(config.describe),
+        temperatures=calibration.load_temperatures(workdir, step), synthetic=record.synthetic)
     print(f'report: {path}', flush=True)
   return summary.metrics_json()

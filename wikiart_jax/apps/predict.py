@@ -1,14 +1,16 @@
 """`config.mode=predict`: label and describe image files or folders.
 
-Each image gets its top-k style, artist and genre with probabilities, its top-k
-content tags and its period (expected year and top-3 bins) when the model has
-those heads, its palette and light (measured from the pixels), and the template
-description in English and French (zero-shot BLIP-2: its own captions, the palette
-and light alone), printed and (with
+Each image gets its top-k style, artist and genre with calibrated probabilities,
+its top-k content tags and its period (expected year and top-3 bins) when the
+model has those heads, its palette and light (measured from the pixels), and the
+composed description in English and French (zero-shot BLIP-2: its own captions,
+the palette and light alone), printed and (with
 `config.predict.output`) appended to a JSON-lines file and a CSV twin (same
 name, `.csv`) as soon as it is known, so nothing is lost if the run stops. A bad
 file is reported on one line and skipped; the exit code is non-zero at the end if
-any file failed.
+any file failed. A title or a year appears only when `predict.metadata` or
+`predict.titles_from_wikiart_names` supplies it. The first line printed says so
+when the checkpoint was trained on the synthetic demo set.
 """
 
 import csv
@@ -137,6 +139,8 @@ def predict(config: ml_collections.ConfigDict, workdir: str) -> int:
     raise ValueError('config.predict.inputs is empty: give image files or folders')
   paths = expand_inputs(config.predict.inputs)
   predictor = predictor_lib.Predictor(config, workdir)
+  if predictor.synthetic:
+    print(f'note: {predictor_lib.SYNTHETIC_NOTE}', flush=True)
   outputs = _Outputs(config.predict.output) if config.predict.output else None
   failures = 0
   try:

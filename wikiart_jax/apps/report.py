@@ -1,10 +1,11 @@
 """The evaluation report of a run: `<workdir>/report/index.html` and `report.md`.
 
 Gathers what `report_html.write_report` shows: the held-out metrics (per-tag AP,
-the period's confusion chart beside the classes'), a grid of sample images from
-the evaluation split with their predictions, content tags, period, palette strip
-and descriptions, the class-count charts written by `prepare`, and the human
-ratings collected by the web demo.
+the period's confusion chart beside the classes'), the heads' calibration, a grid
+of sample images from the evaluation split with their predictions, content tags,
+period, palette strip and descriptions, the class-count charts written by
+`prepare`, and the human ratings collected by the web demo; a note when the run
+trained on the synthetic demo set.
 """
 
 import glob
@@ -18,6 +19,7 @@ from wikiart_jax.data import augment
 from wikiart_jax.data import pipeline
 from wikiart_jax.inference import content as content_lib
 from wikiart_jax.inference import describer as describer_lib
+from wikiart_jax.inference import predictor
 from wikiart_jax.metrics import period as period_lib
 from wikiart_jax.metrics import ratings
 
@@ -67,7 +69,8 @@ def content_lines(example: dict, rgb: np.ndarray, prediction, row: int, tag_keys
 
 
 def collect_samples(dataset_path: str, split: str, image_size: int, vocab,
-                    forward, norm=augment.IMAGENET, writer=None) -> list[dict]:
+                    forward, norm=augment.IMAGENET, writer=None, *, hedging=None,
+                    temperatures=None) -> list[dict]:
   """Predictions and descriptions for a few examples of `split`.
 
   Args:
@@ -78,7 +81,9 @@ def collect_samples(dataset_path: str, split: str, image_size: int, vocab,
     forward: images [B,S,S,3] float32 -> `inference.forward.Prediction`.
     norm: the backbone's pixel normalisation (the run record's).
     writer: the captioner's `CaptionWriter`: its descriptions are shown next to
-      the template ones.
+      the composed ones.
+    hedging, temperatures: as `describer.describe` takes them (config.describe's
+      limits, the heads' temperatures).
   """
   source = pipeline.open_split(dataset_path, split)
   examples = [source[i] for i in _sample_indices(len(source), NUM_SAMPLES)]
@@ -86,27 +91,37 @@ def collect_samples(dataset_path: str, split: str, image_size: int, vocab,
   prediction = forward(np.stack([augment.eval_transform(x, image_size, norm) for x in rgbs]))
   years = [int(ex['year']) if int(ex['year']) >= 0 else None for ex in examples]
   titles = [_text(ex.get('title')) for ex in examples]
+  contents = [content_lines(ex, rgb, prediction, row, vocab.tags)
+              for row, (ex, rgb) in enumerate(zip(examples, rgbs))]
+  # The prepared dataset's titles and years are WikiArt's own metadata: supplied facts.
   described = describer_lib.describe(prediction, vocab, k=TOP_K, writer=writer,
-                                     years=years, titles=titles)
+                                     years=years, titles=titles, hedging=hedging,
+                                     temperatures=temperatures,
+                                     palettes=[c['palette'] for c in contents])
   names = _display_names(vocab)
   samples = []
-  for row, (example, rgb, title, d) in enumerate(zip(examples, rgbs, titles, described)):
+  for content, example, rgb, title, d in zip(contents, examples, rgbs, titles, described):
     samples.append({
-        **content_lines(example, rgb, prediction, row, vocab.tags),
+        **content,
         'image': rgb,
         'title': title,
         'true': {t: names[t][int(example[t])] if int(example[t]) >= 0 else None
                  for t in TASKS},
         'pred': {t: [(names[t][j], p) for j, p in d.top[t]] for t in TASKS},
+        # The report is where the captioner is judged: a text that predict withholds
+        # (it names another artist than the head's) is shown here, marked as such.
         'descriptions': {**d.description,
-                         **{f'{lang} (captioner)': text for lang, text in d.generated.items()}},
+                         **{f'{lang} (captioner)': text for lang, text in d.generated.items()},
+                         **{f'{lang} (captioner, withheld: names another artist)': text
+                            for lang, text in d.withheld.items()}},
     })
   return samples
 
 
 def write(workdir: str, info, split: str, image_size: int, metrics: dict, forward,
           norm=augment.IMAGENET, *, family_names=None, writer=None,
-          other_split: tuple | None = None) -> str:
+          other_split: tuple | None = None, hedging=None, temperatures=None,
+          synthetic: bool = False) -> str:
   """Writes the report into `<workdir>/report/`; returns the index.html path.
 
   Args:
@@ -119,6 +134,8 @@ def write(workdir: str, info, split: str, image_size: int, metrics: dict, forwar
     family_names: the style families, when the style head is hierarchical.
     other_split: (name, step, metrics.json entries) of the other split, shown
       beside this one's summary; None = not evaluated yet.
+    hedging, temperatures: how the sample descriptions hedge (`collect_samples`).
+    synthetic: the run trained on the synthetic demo set (said at the top).
   """
   vocab = info.vocab
   names = _display_names(vocab)
@@ -137,7 +154,10 @@ def write(workdir: str, info, split: str, image_size: int, metrics: dict, forwar
   return report_html.write_report(
       os.path.join(workdir, 'report'),
       metrics=tasks, names=names, split=split, other_split=other_split, baselines=baselines,
-      samples=collect_samples(info.path, split, image_size, vocab, forward, norm, writer),
-      caption_metrics=caption_metrics, tag_metrics=metrics.get(TAGS), tag_names=vocab.tags,
+      samples=collect_samples(info.path, split, image_size, vocab, forward, norm, writer,
+                              hedging=hedging, temperatures=temperatures),
+      caption_metrics=caption_metrics, calibration=metrics.get('calibration'),
+      notes=[predictor.SYNTHETIC_NOTE] if synthetic else (),
+      tag_metrics=metrics.get(TAGS), tag_names=vocab.tags,
       class_count_pngs=sorted(glob.glob(os.path.join(info.path, 'class_counts_*.png'))),
       human_ratings=ratings.load(workdir) or None)

@@ -49,6 +49,8 @@ def write_report(out_dir: str | os.PathLike, *,
                  human_ratings: Sequence[Mapping[str, Any]] | None = None,
                  split: str = 'val', other_split: tuple | None = None,
                  baselines: Mapping[str, Mapping[str, Mapping]] | None = None,
+                 calibration: Mapping[str, Mapping[str, Any]] | None = None,
+                 notes: Sequence[str] = (),
                  tag_metrics: Mapping[str, Any] | None = None,
                  tag_names: Sequence[str] = ()) -> str:
   """Writes `out_dir/index.html`, `out_dir/report.md` and their images.
@@ -75,6 +77,8 @@ def write_report(out_dir: str | os.PathLike, *,
       the other split, summarised beside this one.
     baselines: {name: {task: {'top1', 'top5', 'f1_macro', 'count'}}} of other
       models on the same split (the zero-shot CLIP baseline), rows beside ours.
+    calibration: {task: {'temperature', 'ece_before', 'ece_after', ...}}.
+    notes: paragraphs shown under the title (e.g. that the data was synthetic).
     tag_metrics: `TagAccumulator.compute()` (metrics/tags.py), or None.
     tag_names: the tags' names, in the order of its per-tag arrays.
 
@@ -84,7 +88,15 @@ def write_report(out_dir: str | os.PathLike, *,
   out_dir = os.fspath(out_dir)
   os.makedirs(os.path.join(out_dir, 'img'), exist_ok=True)
   blocks: list[Any] = [_Heading(1, 'wikiart-jax evaluation report')]
+  blocks += [_Para(note) for note in notes]
   blocks += _summary_blocks(metrics, split, other_split, baselines)
+  if calibration:
+    blocks += [_Heading(2, 'Calibration (temperature scaling)'),
+               _Table(['task', 'temperature', 'ECE before', 'ECE after', 'NLL before',
+                       'NLL after'],
+                      [[t, *(_fmt(m.get(k)) for k in ('temperature', 'ece_before', 'ece_after',
+                                                      'nll_before', 'nll_after'))]
+                       for t, m in calibration.items()])]
   if tag_metrics:
     blocks += _tag_blocks(tag_metrics, list(tag_names))
   if 'period' in metrics:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from wikiart_jax.convert import assign, hub, vit
+from wikiart_jax.convert import assign, hub, vit, vocab_resize
 from wikiart_jax.core import CheckpointError
 from wikiart_jax.models.git import GitConfig, GitForCausalLM
 from wikiart_jax.models.vit import ViTConfig
@@ -19,6 +19,8 @@ _IGNORE = (r'(^|\.)position_ids$',)
 # The text decoder's keys (everything but the image tower): what a GIT-style
 # captioner on our own backbone loads.
 DECODER_KEYS = ('git.embeddings.', 'git.visual_projection.', 'git.encoder.', 'output.')
+# The keys indexed by token id (resized for another tokenizer: convert/vocab_resize.py).
+VOCAB_KEYS = ('git.embeddings.word_embeddings.weight', 'output.weight', 'output.bias')
 
 
 def config_from_hf(hf: dict[str, Any], *, dtype: str = 'float32') -> GitConfig:
@@ -71,10 +73,13 @@ def _untie(tensors: dict, hf: dict[str, Any]) -> dict:
   return tensors
 
 
-def load_weights(model: GitForCausalLM, folder: str, *,
-                 include: Sequence[str] | None = None) -> list[str]:
-  """Loads a checkpoint folder into an existing GIT (all keys, or `include` prefixes)."""
+def load_weights(model: GitForCausalLM, folder: str, *, include: Sequence[str] | None = None,
+                 pieces: Sequence[Sequence[int]] | None = None) -> list[str]:
+  """Loads a checkpoint folder into an existing GIT (all keys, or `include` prefixes);
+  with `pieces` (`vocab_resize.piece_ids`) the token rows are made for another tokenizer."""
   tensors = _untie(hub.read_tensors(folder), hub.read_config(folder))
+  if pieces is not None:
+    tensors = vocab_resize.resize(tensors, VOCAB_KEYS, pieces)
   return assign.load_into(model, tensors, mapping(model.config), include=include,
                           ignore=_IGNORE)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from wikiart_jax.convert import assign, hub
+from wikiart_jax.convert import assign, hub, vocab_resize
 from wikiart_jax.core import CheckpointError
 from wikiart_jax.models.gpt2 import GPT2Config, GPT2LMHeadModel
 
@@ -51,6 +51,10 @@ def mapping(cfg: GPT2Config) -> assign.Mapping:
   return m
 
 
+# The keys indexed by token id (resized for another tokenizer: convert/vocab_resize.py).
+VOCAB_KEYS = ('transformer.wte.weight', 'lm_head.weight')
+
+
 def normalize_keys(tensors: dict, cfg: GPT2Config) -> dict:
   """Adds the `transformer.` prefix of GPT2LMHeadModel files to GPT2Model files.
 
@@ -67,10 +71,13 @@ def normalize_keys(tensors: dict, cfg: GPT2Config) -> dict:
   return out
 
 
-def load_weights(model: GPT2LMHeadModel, folder: str, *,
-                 include: Sequence[str] | None = None) -> list[str]:
-  """Loads a checkpoint folder into an existing model (all keys, or `include` prefixes)."""
+def load_weights(model: GPT2LMHeadModel, folder: str, *, include: Sequence[str] | None = None,
+                 pieces: Sequence[Sequence[int]] | None = None) -> list[str]:
+  """Loads a checkpoint folder into an existing model (all keys, or `include` prefixes);
+  with `pieces` (`vocab_resize.piece_ids`) the token rows are made for another tokenizer."""
   tensors = normalize_keys(hub.read_tensors(folder), model.config)
+  if pieces is not None:
+    tensors = vocab_resize.resize(tensors, VOCAB_KEYS, pieces)
   return assign.load_into(model, tensors, mapping(model.config), include=include, ignore=_IGNORE)
 
 

@@ -1,14 +1,19 @@
 """The caption target of each training example: a grain map from labels to tokens.
 
 `CaptionTransform` turns a decoded example's labels into int32 'caption_tokens' /
-'caption_mask' [max_len] and 'caption_lang' (0 en, 1 fr): a random template
-description of the example's facts (text/references.py) in a random configured
-language, as BOS, the language tag, the sentence, EOS, padding. The tag is the
-generation prompt, so the mask (the loss weights) is 1 on the sentence and EOS
-only. For a BLIP-2 captioner (`blip2`, its `prompts.Framing`) the prompt is
-instead the example's true labels and the language's instruction
-(text/prompts.py), framed for its language model: OPT [BOS, prompt, sentence,
-EOS], T5 [prompt, EOS, sentence, EOS], with the checkpoint's EOS and padding.
+'caption_mask' [max_len] and 'caption_lang' (0 en, 1 fr): a random composer
+sentence of the example's labels (text/references.py: style, artist, genre, the
+content tags present, the year as the part of its century in words; never a
+title or a year) in a random configured language, as BOS, the language tag, the
+sentence, EOS, padding. The tag is the generation prompt, so the mask (the loss
+weights) is 1 on the sentence and EOS only. For a BLIP-2 captioner (`blip2`, its
+`prompts.Framing`) the prompt is instead the example's true labels and the
+language's instruction (text/prompts.py), framed for its language model: OPT
+[BOS, prompt, sentence, EOS], T5 [prompt, EOS, sentence, EOS], with the
+checkpoint's EOS and padding. With `hedge_ratio` > 0 (a captioner with a
+style-hedge token) that share of the targets words the style as "probably" so (a
+quarter) or as one of two (a random runner-up), and 'caption_style_hedge' (int32: -1 sure,
+-2 probable, else the runner-up's index) tells the train step which.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from typing import Mapping, Sequence
 import grain
 import numpy as np
 
-from wikiart_jax.core import LANGUAGES
+from wikiart_jax.core import HEDGE_PROBABLE, HEDGE_SURE, LANGUAGES, STYLE_HEDGE
 from wikiart_jax.text import prompts
 from wikiart_jax.text import references
 from wikiart_jax.text import tokenizer as tokenizer_lib
@@ -42,7 +47,7 @@ class CaptionTransform(grain.transforms.RandomMap):
   def __init__(self, vocab, tokenizer, *, max_len: int, languages: Sequence[str] = LANGUAGES,
                artemis: Mapping[str, Sequence[str]] | None = None,
                artemis_ratio: float = 0.0, drop_text: bool = True,
-               blip2: prompts.Framing | None = None):
+               blip2: prompts.Framing | None = None, hedge_ratio: float = 0.0):
     if max_len < 3:
       raise ValueError(f'caption max_len must be >= 3 (BOS, a token, EOS), got {max_len}')
     unknown = set(languages) - set(LANGUAGES)
@@ -58,6 +63,10 @@ class CaptionTransform(grain.transforms.RandomMap):
     self.artemis_ratio = float(artemis_ratio)
     self.drop_text = drop_text
     self.blip2 = blip2  # a BLIP-2 language model's framing: prompts name the labels
+    if not 0.0 <= hedge_ratio <= 1.0 or (hedge_ratio and blip2 is not None):
+      raise ValueError('data.caption.hedge_ratio must be in [0, 1] (0 for a BLIP-2 '
+                       f'captioner, whose prompts name the labels), got {hedge_ratio}')
+    self.hedge_ratio = float(hedge_ratio)
     # Each image has a handful of possible targets, seen again every epoch: tokenise
     # each once (about a quarter of the demo's input-pipeline time otherwise).
     self._encoded: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
@@ -87,13 +96,12 @@ class CaptionTransform(grain.transforms.RandomMap):
       cached = self._encoded[key] = self._encode(text, lang, prompt)
     return cached[0].copy(), cached[1].copy()
 
-  def prompt(self, facts: tuple, lang: str) -> tuple[int, ...] | None:
+  def prompt(self, facts: references.LabelFacts, lang: str) -> tuple[int, ...] | None:
     """A BLIP-2 captioner's prompt for these (true) labels; None for the tag prompt."""
     if self.blip2 is None:
       return None
-    style, artist, genre = facts[:3]
-    return tuple(self.blip2.prompt(self.tokenizer,
-                                   prompts.label_prompt(style, artist, genre, lang)))
+    return tuple(self.blip2.prompt(
+        self.tokenizer, prompts.label_prompt(facts.style, facts.artist, facts.genre, lang)))
 
   def _encode(self, text: str, lang: str,
               prompt: tuple[int, ...] | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -127,22 +135,43 @@ class CaptionTransform(grain.transforms.RandomMap):
       tokens = np.full((self.max_len,), self._eos_pad()[1], np.int32)
       mask = np.zeros((self.max_len,), np.int32)
     else:
-      text = references.sample_target(*facts, rng=rng, lang=lang,
+      level, second, hedge = self._hedge(int(element['style']), rng)
+      text = references.sample_target(facts.style, facts.artist, facts.genre, rng=rng,
+                                      lang=lang, artist_fr=facts.artist_fr,
                                       utterances=self.artemis.get(path, ()),
-                                      artemis_ratio=self.artemis_ratio)
+                                      artemis_ratio=self.artemis_ratio,
+                                      tags=facts.tags, year=facts.year,
+                                      style_level=level, second_style=second)
       tokens, mask = self.encode(text, lang, self.prompt(facts, lang))
     out.update(caption_tokens=tokens, caption_mask=mask,
                caption_lang=np.int32(LANGUAGES.index(lang)))
+    if self.hedge_ratio:
+      out[STYLE_HEDGE] = np.int32(HEDGE_SURE if facts is None else hedge)
     return out
+
+  def _hedge(self, style: int, rng: np.random.Generator) -> tuple[str, str | None, int]:
+    """This target's style level, runner-up name and hedge value (-1 sure, -2 probable,
+    else the runner-up's index): at `hedge_ratio`, a quarter "probably", the rest two
+    styles."""
+    if not self.hedge_ratio or rng.random() >= self.hedge_ratio:
+      return 'sure', None, HEDGE_SURE
+    if rng.random() < 0.25:  # one word more; naming the runner-up is the harder to learn
+      return 'probable', None, HEDGE_PROBABLE
+    other = int(rng.integers(len(self.vocab.style) - 1))
+    other += other >= style  # any style but the first
+    return 'two', self.vocab.style[other], other
 
 
 def make_transform(caption_config, vocab, tokenizer,
-                   blip2: prompts.Framing | None = None) -> CaptionTransform:
+                   blip2: prompts.Framing | None = None,
+                   hedging: bool = False) -> CaptionTransform:
   """The CaptionTransform of `config.data.caption` (max_len, languages, artemis_*);
-  `blip2` for a BLIP-2 captioner's label prompts."""
+  `blip2` for a BLIP-2 captioner's label prompts; `hedging` for a captioner with a
+  style-hedge token (without one, `hedge_ratio` is not used)."""
   artemis = (references.load_artemis(caption_config.artemis_csv)
              if caption_config.artemis_csv else None)
   return CaptionTransform(vocab, tokenizer, max_len=caption_config.max_len,
                           languages=list(caption_config.languages), artemis=artemis,
                           artemis_ratio=caption_config.artemis_ratio,
-                          blip2=blip2)
+                          blip2=blip2,
+                          hedge_ratio=caption_config.get('hedge_ratio', 0.0) if hedging else 0.0)

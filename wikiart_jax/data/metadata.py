@@ -15,16 +15,11 @@ import re
 import unicodedata
 
 from wikiart_jax.core import GENRES, STYLE_FOLDER_ALIASES, STYLES, TAGS, TASKS
+from wikiart_jax.text import artist_names
 
 # Years outside this range are catalogue numbers (`p-5533`), not dates.
 MIN_YEAR, MAX_YEAR = 1000, 2030
 
-# Lower-case name particles ("Vincent van Gogh"); never the first word.
-_PARTICLES = frozenset({
-    'van', 'von', 'der', 'den', 'de', 'da', 'di', 'del', 'della', 'dello',
-    'des', 'du', 'la', 'le', 'dos', 'das', 'do', 'ter', 'ten', 'zu', 'y', 'e',
-    'af', 'al', 'bin', 'ibn',
-})
 # Lower-case title words unless first ("The Angel Appearing to the Shepherds").
 _SMALL_WORDS = frozenset({
     'a', 'an', 'the', 'and', 'or', 'nor', 'but', 'of', 'in', 'on', 'at', 'to',
@@ -92,34 +87,11 @@ def repair_mojibake(text: str) -> str:
   return unicodedata.normalize('NFC', ''.join(out))
 
 
-def _capitalize(word: str) -> str:
-  """'o'keeffe' -> "O'Keeffe", 'a.y.' -> 'A.Y.', '(elder)' -> '(Elder)'."""
-  if word.isalnum():
-    return word[:1].upper() + word[1:]
-  chars = list(word)
-  for i, ch in enumerate(chars):
-    prev = chars[i - 1] if i else ''
-    # An apostrophe after one letter is an elided particle (d', o', l').
-    after_elision = prev == "'" and i == 2
-    if ch.isalpha() and (not prev or prev in '.(' or after_elision):
-      chars[i] = ch.upper()
-  return ''.join(chars)
-
-
-def _words(slug: str) -> list[str]:
-  # Non-breaking spaces survive in a few repaired slugs ('georges-lacombe\xa0').
-  return [w for w in re.split(r'[-\s]+', slug) if w]
-
-
 @functools.lru_cache(maxsize=4096)  # ~1,100 artists, each met ~70 times
-def artist_display_name(slug: str) -> str:
-  """'vincent-van-gogh' -> 'Vincent van Gogh'; repairs mojibake first."""
-  words = _words(repair_mojibake(slug))
-  out = []
-  for i, word in enumerate(words):
-    lower = i > 0 and i < len(words) - 1 and word in _PARTICLES
-    out.append(word if lower else _capitalize(word))
-  return ' '.join(out)
+def artist_display_name(slug: str, lang: str = 'en') -> str:
+  """'albrecht-durer' -> 'Albrecht Dürer': repairs mojibake, then text/artist_names.py
+  (the table of proper names, rules for the others); `lang` 'fr' gives French usage."""
+  return artist_names.display_name(repair_mojibake(slug), lang)
 
 
 def title_from_slug(slug: str) -> str | None:
@@ -127,7 +99,7 @@ def title_from_slug(slug: str) -> str | None:
 
   The slug lost its apostrophes to `-`, so a lone 's'/'t' rejoins its word.
   """
-  words = _words(repair_mojibake(slug))
+  words = artist_names.slug_words(repair_mojibake(slug))
   merged = []
   for word in words:
     if word in ('s', 't') and merged and merged[-1][-1:].isalpha():
@@ -141,7 +113,7 @@ def title_from_slug(slug: str) -> str | None:
     elif _ROMAN.match(word) and len(word) > 1:
       out.append(word.upper())
     else:
-      out.append(_capitalize(word))
+      out.append(artist_names.capitalize_word(word))
   return ' '.join(out) or None
 
 
@@ -208,6 +180,10 @@ class Vocabularies:
     if len(self.artist) != len(self.artist_names):
       raise ValueError(f'{len(self.artist)} artists but '
                        f'{len(self.artist_names)} artist names')
+    # The table of proper names is the authority, also over names an older run saved.
+    table = artist_names.table()
+    self.artist_names = [table[repair_mojibake(slug)][0] if repair_mojibake(slug) in table
+                         else name for slug, name in zip(self.artist, self.artist_names)]
     for task in (*TASKS, TAGS):
       names = getattr(self, task)
       if len(set(names)) != len(names):
@@ -225,6 +201,14 @@ class Vocabularies:
     slugs = sorted(names)
     return cls(style=list(styles), artist=slugs, genre=list(genres),
                artist_names=[names[s] for s in slugs])
+
+  def artist_name(self, index: int, lang: str = 'en') -> str:
+    """The display name of artist `index` in `lang` (French usage where it differs)."""
+    if lang == 'fr':
+      entry = artist_names.table().get(repair_mojibake(self.artist[index]))
+      if entry and entry[1]:
+        return entry[1]
+    return self.artist_names[index]
 
   @property
   def num_classes(self) -> dict[str, int]:

@@ -25,6 +25,8 @@ class EvalBatch:
       tag targets.
     probs: every process's class probabilities, head -> [B, C].
     context: this process's rows of the captioner's context, or None.
+    local_probs: this process's rows of `probs`, and of `tags` and `period` under
+      those names (None: the same as the gathered ones: one process).
     tags: every process's tag probabilities [B, T], or None (no tag head).
     period: every process's period-bin probabilities [B, P], or None (no period head).
   """
@@ -32,8 +34,21 @@ class EvalBatch:
   labels: dict[str, Any]
   probs: dict[str, Any]
   context: Any = None
+  local_probs: dict[str, Any] | None = None
   tags: Any = None
   period: Any = None
+
+  @property
+  def own_probs(self) -> dict[str, Any]:
+    """The probabilities of the rows in `local` (this process's)."""
+    return self.probs if self.local_probs is None else self.local_probs
+
+  @property
+  def own_content(self) -> tuple[Any, Any]:
+    """The tag and period probabilities of the rows in `local` (None without the head)."""
+    if self.local_probs is None:
+      return self.tags, self.period
+    return self.local_probs.get('tags'), self.local_probs.get('period')
 
 
 class Evaluator(abc.ABC):

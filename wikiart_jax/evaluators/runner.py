@@ -1,8 +1,10 @@
 """Builds the configured evaluators and runs them over a split in one pass.
 
-`config.eval.evaluators` names them ('classification', 'caption', 'tags',
-'period'; each of the last three runs when the model has a captioner, a tag head,
-a period head); `config.eval.zero_shot_from` adds the zero-shot CLIP baseline. Each batch is read once, the forward pass
+`config.eval.evaluators` names them ('classification', 'calibration', 'caption',
+'tags', 'period'; each of the last three runs when the model has a captioner, a tag
+head, a period head; 'calibration' fits temperatures on val and applies val's on
+test); `config.eval.zero_shot_from` adds the zero-shot CLIP baseline. Each batch is
+read once, the forward pass
 (`inference.forward.make_step`) runs once, and every evaluator sees the result;
 probabilities and labels are gathered from every process, the captioner's
 context stays per process.
@@ -21,6 +23,7 @@ from wikiart_jax.core import PERIOD, TAGS, TAGS_MASK, TASKS
 from wikiart_jax.data import augment
 from wikiart_jax.data import pipeline
 from wikiart_jax.evaluators.base import EvalBatch, Evaluator
+from wikiart_jax.evaluators.calibration import CalibrationEvaluator
 from wikiart_jax.evaluators.captions import CaptionEvaluator
 from wikiart_jax.evaluators import zero_shot as zero_shot_eval
 from wikiart_jax.evaluators.classification import ClassificationEvaluator
@@ -31,7 +34,7 @@ from wikiart_jax.inference import zero_shot
 from wikiart_jax.models import parts as parts_lib
 from wikiart_jax.parallel import sharding
 
-NAMES = ('classification', 'caption', TAGS, PERIOD)
+NAMES = ('classification', 'calibration', 'caption', TAGS, PERIOD)
 
 
 @dataclasses.dataclass
@@ -50,7 +53,8 @@ class Evaluation:
 
 def build(config: ml_collections.ConfigDict, vocab, parts: parts_lib.ModelParts, params, *,
           caption_tokenizer=None, style_to_family: np.ndarray | None = None,
-          norm: augment.Normalization = augment.IMAGENET,
+          norm: augment.Normalization = augment.IMAGENET, split: str = 'val',
+          temperatures: dict[str, float] | None = None,
           tag_threshold: float | None = None) -> list[Evaluator]:
   """The evaluators of `config.eval.evaluators` for the model `parts` at `params`,
   and the zero-shot CLIP baseline when `config.eval.zero_shot_from` is set.
@@ -62,6 +66,10 @@ def build(config: ml_collections.ConfigDict, vocab, parts: parts_lib.ModelParts,
     caption_tokenizer: the captioner's tokenizer (needed when it has one).
     style_to_family: with a hierarchical style head, the family of each style.
     norm: the run's pixel normalisation (CLIP re-normalises from it).
+    split: the split evaluated: 'val' fits the temperatures, 'test' applies
+      `temperatures` (those val fitted for this checkpoint; None: no calibration).
+    temperatures: head -> temperature, applied to the heads' probabilities by the
+      caption evaluator's faithfulness check too.
     tag_threshold: the tags' F1 threshold chosen on val (for test); None = choose.
   """
   names = tuple(config.eval.evaluators)
@@ -73,6 +81,11 @@ def build(config: ml_collections.ConfigDict, vocab, parts: parts_lib.ModelParts,
   for name in names:
     if name == 'classification':
       out.append(ClassificationEvaluator(vocab.num_classes, style_to_family))
+    elif name == 'calibration':
+      if split == 'val':
+        out.append(CalibrationEvaluator())
+      elif temperatures:  # test: val's temperatures, never refitted on test
+        out.append(CalibrationEvaluator(temperatures))
     elif name == 'caption':
       captioner = parts.merge(params).captioner
       if captioner is None:
@@ -83,7 +96,7 @@ def build(config: ml_collections.ConfigDict, vocab, parts: parts_lib.ModelParts,
       clip = (zero_shot.ZeroShotCLIP.from_pretrained(config.eval.caption.clip_from)
               if config.eval.caption.clip_from else None)
       out.append(CaptionEvaluator(writer, vocab, config.data.caption.languages, clip=clip,
-                                  norm=norm))
+                                  norm=norm, tag_threshold=config.describe.tag_probable))
     elif name == TAGS and TAGS in heads:  # a model without the head has nothing to score
       out.append(TagEvaluator(len(vocab.tags), tag_threshold))
     elif name == PERIOD and PERIOD in heads:
@@ -125,8 +138,13 @@ def run(evaluators: list[Evaluator], step, params, config: ml_collections.Config
         (prediction.probs, labels, prediction.tags, prediction.period))
     context = (None if prediction.context is None
                else sharding.local_rows(prediction.context, mesh))
+    local_probs = (None if jax.process_count() == 1 else jax.device_get(
+        jax.tree.map(lambda a: sharding.local_rows(a, mesh),
+                     {**prediction.probs, **{k: v for k, v in ((TAGS, prediction.tags),
+                                                                (PERIOD, prediction.period))
+                                              if v is not None}})))
     view = EvalBatch(local={**batch, **text}, labels=labels, probs=probs, context=context,
-                     tags=tags, period=period)
+                     local_probs=local_probs, tags=tags, period=period)
     for evaluator in evaluators:
       evaluator.update(view)
   metrics, lines, samples = {}, [], []

@@ -1,11 +1,15 @@
-"""From a `Prediction` to words: the top-k labels, the template sentence, the captioner's.
+"""From a `Prediction` to words: the top-k labels, the composed sentence, the captioner's.
 
 `describe(prediction, vocab, ...)` is what predict, serve and the report show for
-each image: every head's top-k classes, the template description of the top-1
-labels in English and French (text/templates.py), and, when the model has a
-captioner, the description it writes (`CaptionWriter`, jitted generation). A
-BLIP-2 captioner is prompted per row with the heads' top-1 labels as text
-(text/prompts.py), or, zero-shot, as released BLIP-2 is.
+each image: every head's top-k classes with calibrated probabilities (the run's
+temperatures), the composer's description of the predictions in English and
+French (text/composer.py): style, artist, genre, the content tags and the period
+estimate when the model has those heads, the palette measured from the pixels
+when given, each hedged by `config.describe`, and, when the model has
+a captioner, the description it writes (`CaptionWriter`, jitted generation,
+which can write no digit and no title quote: text/tokenizer.py's `banned_tokens`).
+A BLIP-2 captioner is prompted per row with the heads' top-1 labels as text
+(text/prompts.py), or, zero-shot, as released BLIP-2 is (its own words, unbanned).
 """
 
 from __future__ import annotations
@@ -20,8 +24,11 @@ import numpy as np
 from wikiart_jax.core import LANGUAGES, TASKS
 from wikiart_jax.inference import generate
 from wikiart_jax.inference.forward import Prediction
+from wikiart_jax.metrics import calibration
+from wikiart_jax.metrics import period as period_metrics
+from wikiart_jax.text import composer
+from wikiart_jax.text import mentions
 from wikiart_jax.text import prompts
-from wikiart_jax.text import templates
 from wikiart_jax.text import tokenizer as tokenizer_lib
 
 
@@ -55,6 +62,11 @@ class CaptionWriter:
     self._framing = getattr(captioner, 'framing', None)
     if self._framing is not None and vocab is None and not zero_shot:
       raise ValueError('a BLIP-2 caption writer needs the vocabularies to name the labels')
+    # Its context holds no title and no year: it may write neither (text/tokenizer.py).
+    # Zero-shot BLIP-2 writes as released, unbanned.
+    self._bias = None if zero_shot else np.where(
+        tokenizer_lib.banned_tokens(tokenizer, captioner.vocab_size),
+        np.float32(-1e9), np.float32(0.0))
 
   def _prompts(self, context, lang: str) -> tuple[np.ndarray, np.ndarray | None, object]:
     """(prompt ids [B, T], their mask or None, what `generate` conditions on)."""
@@ -98,7 +110,7 @@ class CaptionWriter:
         self._split, ids, attention_mask=mask, context=condition,
         max_new_tokens=budget, eos_id=eos, pad_id=pad,
         method=cfg.method, num_beams=cfg.num_beams, length_penalty=cfg.length_penalty,
-        top_p=cfg.top_p)
+        top_p=cfg.top_p, logit_bias=self._bias)
     return generate.decode_texts(np.asarray(out), self.tokenizer, eos)
 
 
@@ -108,12 +120,16 @@ class Described:
 
   Attributes:
     top: task -> [(class id, probability)], best first.
-    description: lang -> the template sentence of the top-1 labels.
-    generated: lang -> the captioner's sentence; empty without a captioner.
+    description: lang -> the composer's sentence of the predictions.
+    generated: lang -> the captioner's sentence; empty without a captioner. A
+      sentence naming another artist than the artist head's first choice is not
+      shown (it would contradict the composed one): it is in `withheld`.
+    withheld: lang -> the captioner's sentences left out of `generated`.
   """
   top: dict[str, list[tuple[int, float]]]
   description: dict[str, str]
   generated: dict[str, str]
+  withheld: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 def top_k(probs: np.ndarray, k: int) -> list[tuple[int, float]]:
@@ -122,32 +138,78 @@ def top_k(probs: np.ndarray, k: int) -> list[tuple[int, float]]:
   return [(int(i), float(probs[i])) for i in order]
 
 
+def calibrated(probs: dict[str, np.ndarray],
+               temperatures: dict[str, float] | None) -> dict[str, np.ndarray]:
+  """Each head's probabilities with its temperature applied (unchanged without one)."""
+  if not temperatures:
+    return probs
+  return {task: calibration.apply_temperature(p, temperatures[task]) if task in temperatures
+          else p for task, p in probs.items()}
+
+
+def content_facts(prediction: Prediction, vocab, row: int, palette: dict | None = None) -> dict:
+  """The composer's subject, period and palette facts of one row (`composer.facts` keywords).
+
+  Args:
+    prediction: the batch's forward pass; its tag and period heads may be absent.
+    vocab: the vocabularies (`tags` names the tag head's columns).
+    row: the row.
+    palette: the image's 'palette' record (inference/content.py), or None.
+  """
+  out = {}
+  if prediction.tags is not None:
+    out['subjects'] = [(key, float(p)) for key, p in zip(vocab.tags, prediction.tags[row])]
+  if prediction.period is not None:
+    probs = np.asarray(prediction.period[row])[None]
+    out['period'] = composer.Period(float(period_metrics.expected_year(probs)[0]),
+                                    float(period_metrics.spread_years(probs)[0]))
+  if palette is not None:
+    out['black_and_white'] = bool(palette['black_and_white'])
+    out['colours'] = [(c['colour'], float(c['share'])) for c in palette['colours']]
+  return out
+
+
 def describe(prediction: Prediction, vocab, *, k: int, writer: CaptionWriter | None = None,
              years: Sequence[int | None] | None = None,
-             titles: Sequence[str | None] | None = None) -> list[Described]:
-  """Per row of `prediction`: top-k labels, template and learned descriptions.
+             titles: Sequence[str | None] | None = None,
+             hedging: composer.Hedging | None = None,
+             temperatures: dict[str, float] | None = None,
+             palettes: Sequence[dict | None] | None = None) -> list[Described]:
+  """Per row of `prediction`: top-k labels, composed and learned descriptions.
 
   Args:
     prediction: the forward pass of a batch (numpy probabilities).
     vocab: the dataset's vocabularies (class names).
     k: how many classes per task.
     writer: the captioner's writer, or None.
-    years, titles: per row, facts the caller knows (never read from the model).
+    years, titles: per row, facts the caller supplies (never read from the model
+      or from a file name).
+    hedging: `config.describe`'s limits; None states the top-1 labels as sure.
+    temperatures: head -> temperature fitted on val (None: raw probabilities).
+    palettes: per row, the image's 'palette' record (inference/content.py), or None.
   """
-  probs = prediction.probs
+  probs = calibrated(prediction.probs, temperatures)
   rows = len(probs[TASKS[0]])
   generated = ({lang: writer.write(prediction.context, lang) for lang in LANGUAGES}
                if writer is not None else {})
+  reader = mentions.MentionReader.of(vocab) if generated else None
   out = []
   for i in range(rows):
-    top = {task: top_k(probs[task][i], k) for task in TASKS}
-    best = {task: top[task][0][0] for task in TASKS}
-    description = {
-        lang: templates.describe(
-            vocab.style[best['style']], vocab.artist_names[best['artist']],
-            vocab.genre[best['genre']], year=years[i] if years else None,
-            title=titles[i] if titles else None, lang=lang)
-        for lang in LANGUAGES}
-    out.append(Described(top=top, description=description,
-                         generated={lang: texts[i] for lang, texts in generated.items()}))
+    top = {task: top_k(probs[task][i], max(k, 2)) for task in TASKS}
+    (style, p_style), (second, _) = top['style'][:2]
+    artist, p_artist = top['artist'][0]
+    genre, p_genre = top['genre'][0]
+    known = composer.facts(
+        vocab.style[style], vocab.artist_names[artist], vocab.genre[genre],
+        year=years[i] if years else None, title=titles[i] if titles else None,
+        artist_fr=vocab.artist_name(artist, 'fr'), style_prob=p_style,
+        artist_prob=p_artist, genre_prob=p_genre, second_style=vocab.style[second],
+        **content_facts(prediction, vocab, i, palettes[i] if palettes else None))
+    description = {lang: composer.compose(known, lang, hedging=hedging) for lang in LANGUAGES}
+    shown, withheld = {}, {}
+    for lang, texts in generated.items():
+      same_artist = all(a == artist for a in reader.read(texts[i], lang).artists)
+      (shown if same_artist else withheld)[lang] = texts[i]
+    out.append(Described(top={task: t[:k] for task, t in top.items()}, description=description,
+                         generated=shown, withheld=withheld))
   return out

@@ -4,7 +4,10 @@ One `jax.jit` per (model graph, method, shapes): the prompt is fed once
 (prefill), then a `jax.lax.while_loop` appends one token per iteration to the
 fixed-size cache, so nothing is re-traced per token and a batch size compiles
 once. The loop ends when every row has emitted EOS or `max_new_tokens` are out;
-after EOS a row emits `pad_id`. Output: int32 [B, max_new_tokens].
+after EOS a row emits `pad_id`. Output: int32 [B, max_new_tokens]. A `logit_bias`
+[V] is added to every step's scores before any method chooses (-1e9 bans a
+token, as transformers' `bad_words_ids` does: the captioner's digits and title
+quotes).
 
 Any model with the text models' decoding interface (models/kv_cache.py:
 `init_cache`, `prefill`, `decode_step`) generates here: our GPT-2 alone (prompt
@@ -47,6 +50,12 @@ def _prefill(model, input_ids, attention_mask, context, images, max_new_tokens):
   return logits[:, -1], cache
 
 
+def _biased(scores, bias):
+  """Scores with the banned tokens pushed out (transformers' bad_words_ids, for single
+  tokens, does this to the same scores: logits, or log-probabilities in beam search)."""
+  return scores if bias is None else scores.astype(jnp.float32) + bias
+
+
 def _step(model, token, cache):
   """Appends one token per row: (logits [B, V], cache)."""
   logits, cache = model.decode_step(token[:, None], cache)
@@ -76,11 +85,12 @@ class _Sampling:
 
 
 def _decode_loop(model, logits, cache, *, max_new_tokens, eos_id, pad_id, method, top_p,
-                 temperature, rng):
+                 temperature, rng, bias):
   """Greedy or top-p sampling over the batch; stops when every row has ended."""
   b = logits.shape[0]
 
   def choose(logits, key):
+    logits = _biased(logits, bias)
     if method == 'greedy':
       return jnp.argmax(logits, axis=-1).astype(jnp.int32)
     filtered = _top_p_filter(logits / temperature, top_p)
@@ -124,7 +134,7 @@ class _Beams:
 
 
 def _beam_loop(model, logits, cache, *, max_new_tokens, eos_id, pad_id, num_beams,
-               length_penalty, early_stopping):
+               length_penalty, early_stopping, bias):
   """transformers' vectorised beam search with our cache; returns the best beam's tokens."""
   b, v = logits.shape
   k, keep = num_beams, 2 * num_beams
@@ -133,7 +143,8 @@ def _beam_loop(model, logits, cache, *, max_new_tokens, eos_id, pad_id, num_beam
 
   def body(c: _Beams) -> _Beams:
     t = c.t
-    logp = jax.nn.log_softmax(c.logits.astype(jnp.float32), axis=-1).reshape(b, k, v)
+    logp = _biased(jax.nn.log_softmax(c.logits.astype(jnp.float32), axis=-1), bias)
+    logp = logp.reshape(b, k, v)
     scores = (logp + c.running_scores[:, :, None]).reshape(b, k * v)
     top_scores, top_index = jax.lax.top_k(scores, keep)
     beam, token = top_index // v, (top_index % v).astype(jnp.int32)
@@ -188,7 +199,7 @@ def _beam_loop(model, logits, cache, *, max_new_tokens, eos_id, pad_id, num_beam
 @functools.partial(jax.jit, static_argnames=(
     'graphdef', 'max_new_tokens', 'eos_id', 'pad_id', 'method', 'num_beams', 'length_penalty',
     'early_stopping', 'top_p', 'temperature'))
-def _generate(graphdef, state, input_ids, attention_mask, context, images, rng, *,
+def _generate(graphdef, state, input_ids, attention_mask, context, images, rng, bias, *,
               max_new_tokens, eos_id, pad_id, method, num_beams, length_penalty, early_stopping,
               top_p, temperature):
   model = nnx.merge(graphdef, state)
@@ -196,17 +207,17 @@ def _generate(graphdef, state, input_ids, attention_mask, context, images, rng, 
   if method == 'beam':
     return _beam_loop(model, logits, cache, max_new_tokens=max_new_tokens,
                       eos_id=eos_id, pad_id=pad_id, num_beams=num_beams,
-                      length_penalty=length_penalty, early_stopping=early_stopping)
+                      length_penalty=length_penalty, early_stopping=early_stopping, bias=bias)
   return _decode_loop(model, logits, cache, max_new_tokens=max_new_tokens,
                       eos_id=eos_id, pad_id=pad_id, method=method, top_p=top_p,
-                      temperature=temperature, rng=rng)
+                      temperature=temperature, rng=rng, bias=bias)
 
 
 def generate(model, input_ids, *, max_new_tokens: int, eos_id: int, pad_id: int,
              attention_mask=None, context=None, images=None, method: str = 'greedy',
              num_beams: int = 4, length_penalty: float = 1.0,
              early_stopping: bool | str = False, top_p: float = 0.9, temperature: float = 1.0,
-             rng: jax.Array | None = None) -> jax.Array:
+             rng: jax.Array | None = None, logit_bias=None) -> jax.Array:
   """Generates up to `max_new_tokens` tokens per row; int32 [B, max_new_tokens].
 
   Args:
@@ -229,6 +240,7 @@ def generate(model, input_ids, *, max_new_tokens: int, eos_id: int, pad_id: int,
     top_p: nucleus mass of 'sample'.
     temperature: logits divisor of 'sample'.
     rng: PRNG key of 'sample'.
+    logit_bias: [V] float added to every step's logits (-1e9 bans a token); None = none.
   """
   if method not in METHODS:
     raise ValueError(f'generation method must be one of {METHODS}, got {method!r}')
@@ -246,9 +258,10 @@ def generate(model, input_ids, *, max_new_tokens: int, eos_id: int, pad_id: int,
     raise ValueError(f'input_ids must be [B, T] with T >= 1, got {input_ids.shape}')
   padded = attention_mask is not None and not bool(np.all(np.asarray(attention_mask)))
   mask = jnp.asarray(attention_mask, jnp.int32) if padded else None
+  bias = None if logit_bias is None else jnp.asarray(logit_bias, jnp.float32)
   graphdef, state = model if isinstance(model, tuple) else nnx.split(model)
   return _generate(graphdef, state, input_ids, mask, context, images,
-                   jax.random.key(0) if rng is None else rng,
+                   jax.random.key(0) if rng is None else rng, bias,
                    max_new_tokens=max_new_tokens, eos_id=int(eos_id), pad_id=int(pad_id),
                    method=method, num_beams=int(num_beams), length_penalty=float(length_penalty),
                    early_stopping=early_stopping, top_p=float(top_p),

@@ -1,17 +1,19 @@
 """A trained model restored from a workdir, ready to label and describe images.
 
 Used by `predict`, `embed` and the web demo: it needs only the workdir (the
-checkpoints, the vocabularies and the run record saved there by training), not
-the dataset, and never `init_from` or the hub.
+checkpoints, the vocabularies, the run record and the temperatures saved there
+by training), not the dataset, and never `init_from` or the hub. Descriptions
+state a title or a year only when the caller supplies them (inference/supplied.py).
 
 Zero-shot: with no training in the workdir and a BLIP-2 captioner whose
 `model.caption_decoder.init_from` is set, the predictor is released BLIP-2
-itself: its own captions (no labels, no template sentence: untrained heads
+itself: its own captions (no labels, no composed sentence: untrained heads
 would only guess).
 """
 
 import os
 
+from absl import logging
 import ml_collections
 import numpy as np
 
@@ -24,9 +26,16 @@ from wikiart_jax.data import metadata
 from wikiart_jax.inference import content
 from wikiart_jax.inference import describer as describer_lib
 from wikiart_jax.inference import forward as forward_lib
+from wikiart_jax.inference import supplied as supplied_lib
+from wikiart_jax.metrics import calibration
 from wikiart_jax.models import parts as parts_lib
 from wikiart_jax.parallel import sharding
+from wikiart_jax.text import composer
 from wikiart_jax.text import tokenizer as tokenizer_lib
+
+# Said wherever a checkpoint of the demo's procedural images shows its labels.
+SYNTHETIC_NOTE = ('This checkpoint was trained on the synthetic demo set (procedural images, '
+                  'not paintings): its labels and descriptions of real artworks mean nothing.')
 
 
 def caption_writer(config: ml_collections.ConfigDict, vocab, workdir: str,
@@ -53,6 +62,8 @@ class Predictor:
     vocab_path = os.path.join(workdir, checkpointing.VOCAB_FILE)
     self.config = config
     self.mesh = sharding.make_mesh()
+    self.hedging = composer.Hedging.from_config(config.describe)
+    self.supplied = supplied_lib.Supplied(config.predict)
     self.zero_shot = not os.path.exists(vocab_path) and bool(zero_shot_source(config))
     if self.zero_shot:
       self._init_zero_shot(config)
@@ -64,8 +75,13 @@ class Predictor:
       model, record = factory.restore_model(config, self.vocab, workdir)
       self.image_size = int(record.model['image_size'])
       self.normalization = record.normalization
+      self.synthetic = record.synthetic
       self.parts, self.step = checkpointing.restore_params_into(
           workdir, model, self.mesh, config.eval.step)
+      self.temperatures = calibration.load_temperatures(workdir, self.step)
+      if self.temperatures is None:
+        logging.warning('%s has no temperatures for step %d: probabilities are uncalibrated '
+                        '(run --config.mode=eval to fit them)', workdir, self.step)
       self.writer = caption_writer(config, self.vocab, workdir, self.parts.merge())
     self._forward = forward_lib.make_forward(self.parts, self.mesh)
     self._names = {'style': self.vocab.style, 'genre': self.vocab.genre,
@@ -81,6 +97,8 @@ class Predictor:
                                               caption_vocab_size=len(tokenizer))
     self.image_size = int(record.model['image_size'])
     self.normalization = record.normalization
+    self.synthetic = False  # released weights, not the demo's procedural images
+    self.temperatures = None  # no labels are shown, so none are calibrated
     parts = parts_lib.split(model)
     self.parts = parts.with_params(sharding.replicate(parts.params, self.mesh))
     self.step = 0
@@ -118,32 +136,28 @@ class Predictor:
         records.append({'generated': {lang: texts[i] for lang, texts in generated.items()},
                         'palette': palette, 'light': light})
       return records
-    facts = [_year_and_title(n) for n in (names or [None] * len(rgbs))]
+    facts = [self.supplied.title_and_year(n) for n in (names or [None] * len(rgbs))]
+    measured = [content.palette_and_light(rgb) for rgb in rgbs]  # the description names it
     described = describer_lib.describe(
-        prediction, self.vocab, k=k, writer=self.writer,
-        years=[y for y, _ in facts], titles=[t for _, t in facts])
+        prediction, self.vocab, k=k, writer=self.writer, titles=[t for t, _ in facts],
+        years=[y for _, y in facts], hedging=self.hedging, temperatures=self.temperatures,
+        palettes=[p for p, _ in measured])
     results = []
-    for row, (d, rgb) in enumerate(zip(described, rgbs)):
+    for row, (d, (palette, light)) in enumerate(zip(described, measured)):
       record = {task: [{'label': self._names[task][i], 'prob': round(p, 6)}
                        for i, p in d.top[task]] for task in TASKS}
       record['description'] = d.description
-      if d.generated:  # the learned captioner's, next to the template's
+      if d.generated:  # the learned captioner's, next to the composed one
         record['generated'] = d.generated
+      if d.withheld:  # naming another artist than the head's: kept apart, not shown
+        record['generated_withheld'] = d.withheld
       if prediction.tags is not None:
         record['tags'] = content.top_tags(prediction.tags[row], self.vocab.tags, k)
       if prediction.period is not None:
         record['period'] = content.period_estimate(prediction.period[row])
-      record['palette'], record['light'] = content.palette_and_light(rgb)
+      record['palette'], record['light'] = palette, light
       results.append(record)
     return results
-
-
-def _year_and_title(path: str | None) -> tuple[int | None, str | None]:
-  """Year and title from a WikiArt-style file name, when it is one."""
-  if not path:
-    return None, None
-  title, year = metadata.title_and_year(path)
-  return year, title
 
 
 def load_image(path: str, max_pixels: int | None = None) -> np.ndarray:

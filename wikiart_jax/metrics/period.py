@@ -54,6 +54,16 @@ def expected_year(probs) -> np.ndarray:
   return probs @ bin_centres() / probs.sum(axis=1)
 
 
+def spread_years(probs) -> np.ndarray:
+  """The standard deviation [B] of the year under bin probabilities [B, NUM_PERIOD_BINS]:
+  the bins' centres spread, plus a uniform year within each bin (25 / sqrt(12) alone)."""
+  probs = np.asarray(probs, np.float64)
+  mean = expected_year(probs)
+  centres = bin_centres()
+  var = (probs * (centres[None] - mean[:, None]) ** 2).sum(axis=1) / probs.sum(axis=1)
+  return np.sqrt(var + PERIOD_STEP ** 2 / 12)
+
+
 class PeriodAccumulator:
   """Streams bin probabilities and true years; years -1 (unknown, padding) are skipped."""
 

@@ -34,6 +34,7 @@ from flax import nnx
 import jax
 import jax.numpy as jnp
 
+from wikiart_jax.core import HEDGE_PROBABLE, HEDGE_SURE, STYLE_HEDGE, TAGS
 from wikiart_jax.models.activations import activation
 from wikiart_jax.models.git import GitConfig, GitForCausalLM
 from wikiart_jax.models.gpt2 import GPT2Config, GPT2LMHeadModel
@@ -80,27 +81,120 @@ class LabelTokens(nnx.Module):
 
   Tag-guided captioning (as Tag2Text, Huang et al. 2023): the decoder reads what the
   heads recognised, so the description agrees with the top-1 the demo shows. The
-  probabilities are stop-gradient: the caption loss does not move the heads.
+  content tags (independent sigmoids) make one token, their probabilities (with
+  `top1`: the tags at or above `tag_threshold`, those the composer may name) @ the
+  table; the period bins one token like a class head. The probabilities are
+  stop-gradient: the caption loss does not move the heads.
+
+  With `top1`, two options make the tokens say exactly what the text names:
+  `tag_slots` > 0 gives each named tag its own token (the most probable at or above
+  the threshold, at most `tag_slots`, ties to the lower index as the targets'
+  order; in index order, then the empty slots, each a learned 'none' row) instead of one summed token, which
+  a small decoder read back with tags it did not hold; `style_hedge` (sure,
+  probable) adds a last token for how sure the style is: a learned row per level
+  ('sure' at or above the first limit of the head's own softmax, 'probable' at or
+  above the second, else 'two'), plus, for 'two', the style table's row of the
+  runner-up, which the text names beside the first.
   """
 
-  def __init__(self, label_classes: Mapping[str, int], width: int, *, rngs: nnx.Rngs):
+  def __init__(self, label_classes: Mapping[str, int], width: int, *, rngs: nnx.Rngs,
+               top1: bool = False, tag_threshold: float = 0.5, tag_slots: int = 0,
+               style_hedge: tuple[float, float] | None = None):
     if not label_classes:
       raise ValueError('caption_decoder.label_tokens needs at least one classification head')
+    if (tag_slots or style_hedge) and not top1:
+      raise ValueError('caption_decoder.tag_slots and hedge_style_* need label_tokens_top1')
+    if style_hedge is not None:
+      if 'style' not in label_classes:
+        raise ValueError('caption_decoder.hedge_style_* needs the style head')
+      if not 0.0 < style_hedge[1] <= style_hedge[0] <= 1.0:
+        raise ValueError('caption_decoder: 0 < hedge_style_probable <= hedge_style_sure <= 1, '
+                         f'got {tuple(style_hedge)}')
     self.tasks = tuple(label_classes)
+    self.top1 = top1
+    self.tag_threshold = float(tag_threshold)
+    self.tag_slots = int(tag_slots) if TAGS in label_classes else 0
+    self.style_hedge = None if style_hedge is None else tuple(map(float, style_hedge))
     # Unit scale like the LayerNormed backbone tokens the projection also reads.
     self.tables = nnx.Dict({task: nnx.Param(jax.random.normal(rngs.params(), (n, width)))
                             for task, n in label_classes.items()})
+    if self.tag_slots:
+      self.tag_none = nnx.Param(jax.random.normal(rngs.params(), (width,)))
+    if self.style_hedge is not None:
+      self.hedge_levels = nnx.Param(jax.random.normal(rngs.params(), (3, width)))  # sure, probable, two
+
+  @property
+  def num_tokens(self) -> int:
+    """How many tokens `__call__` returns."""
+    slots = self.tag_slots - 1 if self.tag_slots else 0
+    return len(self.tasks) + slots + (self.style_hedge is not None)
+
+  def _tag_tokens(self, logits: jax.Array) -> jax.Array:
+    """[B, T] tag logits -> [B, tag_slots, width]: the named tags' rows, or 'none'."""
+    probs = jax.nn.sigmoid(logits)
+    top, index = jax.lax.top_k(probs, self.tag_slots)  # equal values: the lower index first
+    named = top >= self.tag_threshold
+    # The named tags by index, then the empty slots: the labels' order in training (their
+    # tags are all sure), so a slot means the same at inference, whatever the probabilities.
+    order = jnp.argsort(jnp.where(named, index, index + probs.shape[-1]), axis=-1)
+    index = jnp.take_along_axis(index, order, -1)
+    named = jnp.take_along_axis(named, order, -1)[..., None]
+    table = self.tables[TAGS][...].astype(jnp.float32)
+    return jnp.where(named, table[index], self.tag_none[...].astype(jnp.float32))
+
+  def hedge_of(self, style_logits: jax.Array) -> jax.Array:
+    """The style head's level: int [B], HEDGE_SURE, HEDGE_PROBABLE or the runner-up."""
+    sure, probable = self.style_hedge
+    probs = jax.nn.softmax(style_logits.astype(jnp.float32), -1)
+    top, index = jax.lax.top_k(probs, 2)
+    return jnp.where(top[:, 0] >= sure, HEDGE_SURE,
+                     jnp.where(top[:, 0] >= probable, HEDGE_PROBABLE, index[:, 1]))
+
+  def _hedge_token(self, head_logits: Mapping[str, jax.Array]) -> jax.Array:
+    """[B, width]: the level's row, plus the runner-up's style row for 'two'."""
+    hedge = head_logits.get(STYLE_HEDGE)
+    hedge = (self.hedge_of(jax.lax.stop_gradient(head_logits['style'])) if hedge is None
+             else jnp.asarray(hedge, jnp.int32))
+    level = jnp.where(hedge == HEDGE_SURE, 0, jnp.where(hedge == HEDGE_PROBABLE, 1, 2))
+    levels = self.hedge_levels[...].astype(jnp.float32)
+    second = self.tables['style'][...].astype(jnp.float32)[jnp.maximum(hedge, 0)]
+    return levels[level] + jnp.where((hedge >= 0)[:, None], second, 0.0)
 
   def __call__(self, head_logits: Mapping[str, jax.Array], dtype) -> jax.Array:
-    """{task: logits [B, C]} -> [B, tasks, width]."""
+    """{task: logits [B, C]} -> [B, num_tokens, width].
+
+    With the style-hedge token, `head_logits[STYLE_HEDGE]` (int [B], core.py: the
+    training targets' level) overrides the level the style head's softmax gives.
+    """
     missing = [t for t in self.tasks if t not in head_logits]
     if missing:
       raise ValueError(f'label tokens need the logits of {missing}')
     tokens = []
     for task in self.tasks:
-      probs = jax.nn.softmax(jax.lax.stop_gradient(head_logits[task]).astype(jnp.float32), -1)
+      logits = jax.lax.stop_gradient(head_logits[task]).astype(jnp.float32)
+      if task == TAGS and self.tag_slots:
+        tokens.extend(jnp.unstack(self._tag_tokens(logits), axis=1))
+        continue
+      if task == TAGS:  # multi-label: every tag present, not one class
+        probs = jax.nn.sigmoid(logits)
+        if self.top1:
+          probs = (probs >= self.tag_threshold).astype(jnp.float32)
+      elif self.top1:  # the row of the heads' first choice: the text names what they name
+        probs = jax.nn.one_hot(jnp.argmax(logits, -1), logits.shape[-1], dtype=jnp.float32)
+      else:
+        probs = jax.nn.softmax(logits, -1)
       tokens.append(probs @ self.tables[task][...].astype(jnp.float32))
+    if self.style_hedge is not None:
+      tokens.append(self._hedge_token(head_logits))
     return jnp.stack(tokens, axis=1).astype(dtype)
+
+
+def has_style_hedge(model_config) -> bool:
+  """Whether the configured captioner has a style-hedge token (`LabelTokens`), so its
+  training targets are hedged at `data.caption.hedge_ratio`."""
+  section = model_config.caption_decoder
+  return (model_config.captioner in ('git', 'prefix') and bool(section.label_tokens)
+          and section.get('hedge_style_sure', 0.0) > 0)
 
 
 class GitDecoder(GitForCausalLM):
@@ -154,7 +248,7 @@ class Captioner(nnx.Module):
 
   def __init__(self, model_config, vision_width: int, vocab_size: int, *, rngs: nnx.Rngs,
                decoder: GPT2Config | GitConfig | None = None,
-               label_classes: Mapping[str, int] | None = None):
+               label_classes: Mapping[str, int] | None = None, tag_threshold: float = 0.5):
     """Builds the decoder with random weights (the factory loads checkpoints).
 
     Args:
@@ -164,7 +258,8 @@ class Captioner(nnx.Module):
       rngs: parameter initialisation keys.
       decoder: explicit decoder sizes (default: `decoder_config(...)`).
       label_classes: task -> number of classes of the heads, for
-        `caption_decoder.label_tokens`.
+        `caption_decoder.label_tokens` (the tag and period heads too, by their names).
+      tag_threshold: with `label_tokens_top1`, the tags the tag token holds.
     """
     if model_config.captioner not in ('git', 'prefix'):
       raise ValueError(f"config.model.captioner must be one of {KINDS}, got "
@@ -172,7 +267,12 @@ class Captioner(nnx.Module):
     self.kind = model_config.captioner
     section = model_config.caption_decoder
     self.image_tokens = check_image_tokens(str(section.image_tokens))
-    self.label_tokens = (LabelTokens(label_classes or {}, vision_width, rngs=rngs)
+    self.label_tokens = (LabelTokens(
+        label_classes or {}, vision_width, rngs=rngs,
+        top1=bool(section.get('label_tokens_top1', False)), tag_threshold=tag_threshold,
+        tag_slots=int(section.get('tag_slots', 0)),
+        style_hedge=((float(section.hedge_style_sure), float(section.hedge_style_probable))
+                     if section.get('hedge_style_sure', 0.0) > 0 else None))
                          if section.label_tokens else None)
     cfg = decoder or decoder_config(model_config, vision_width, vocab_size)
     if self.kind == 'git':
@@ -203,7 +303,8 @@ class Captioner(nnx.Module):
       head_logits: {task: [B, C]} the heads' outputs; needed with label tokens.
 
     Returns:
-      the tokens `image_tokens` selects, then one token per head with label tokens.
+      the tokens `image_tokens` selects, then the label tokens (one per head; see
+      `LabelTokens` for the tag slots and the style-hedge token).
     """
     context = select_image_tokens(image_tokens, self.image_tokens)
     if self.label_tokens is None:

@@ -1,8 +1,12 @@
 """The words of the descriptions: style adjectives and movement names, genre nouns,
-and the small grammar (articles, French "de") that joins them.
+and the small grammar (articles, French "de" and "à") that joins them.
 
 English and French tables are keyed by ArtGAN class names. French genre nouns
 carry their indefinite article, which gives their gender ("une nature morte").
+Styles that have no natural adjective are named through their movement instead
+("An abstract composition in the Action Painting style", "Première Renaissance,
+œuvre de Fra Angelico", "de la haute Renaissance"), never as a fake adjective
+("Style première Renaissance", "An Action Painting abstract painting").
 """
 
 NBSP = '\u00a0'  # French puts a non-breaking space inside « » and before ':'
@@ -38,27 +42,57 @@ STYLE_EN = {
     'Ukiyo_e': 'Ukiyo-e',
 }
 
-# French style adjectives (masculine, agreeing with "style"); movement names used
-# in apposition ("style Art nouveau", "style haute Renaissance") keep their form.
+# Styles whose English name does not stand before a noun ("an Action Painting
+# work"): they are written "in the Action Painting style".
+STYLE_EN_NOT_ADJECTIVE = frozenset({'Action_painting'})
+
+# English movement names, as in "between Impressionism and Post-Impressionism".
+STYLE_EN_NOUN = {
+    'Abstract_Expressionism': 'Abstract Expressionism',
+    'Action_painting': 'Action Painting',
+    'Analytical_Cubism': 'Analytical Cubism',
+    'Art_Nouveau': 'Art Nouveau',
+    'Baroque': 'the Baroque',
+    'Color_Field_Painting': 'Color Field painting',
+    'Contemporary_Realism': 'Contemporary Realism',
+    'Cubism': 'Cubism',
+    'Early_Renaissance': 'the Early Renaissance',
+    'Expressionism': 'Expressionism',
+    'Fauvism': 'Fauvism',
+    'High_Renaissance': 'the High Renaissance',
+    'Impressionism': 'Impressionism',
+    'Mannerism_Late_Renaissance': 'Mannerism',
+    'Minimalism': 'Minimalism',
+    'Naive_Art_Primitivism': 'Naive Art',
+    'New_Realism': 'New Realism',
+    'Northern_Renaissance': 'the Northern Renaissance',
+    'Pointillism': 'Pointillism',
+    'Pop_Art': 'Pop Art',
+    'Post_Impressionism': 'Post-Impressionism',
+    'Realism': 'Realism',
+    'Rococo': 'the Rococo',
+    'Romanticism': 'Romanticism',
+    'Symbolism': 'Symbolism',
+    'Synthetic_Cubism': 'Synthetic Cubism',
+    'Ukiyo_e': 'Ukiyo-e',
+}
+
+# French style adjectives (masculine, agreeing with "style": "Style impressionniste",
+# "de style Art nouveau"), for the styles that have one.
 STYLE_FR = {
     'Abstract_Expressionism': 'expressionniste abstrait',
-    'Action_painting': 'action painting',
     'Analytical_Cubism': 'cubiste analytique',
     'Art_Nouveau': 'Art nouveau',
     'Baroque': 'baroque',
-    'Color_Field_Painting': 'Color Field',
     'Contemporary_Realism': 'réaliste contemporain',
     'Cubism': 'cubiste',
-    'Early_Renaissance': 'première Renaissance',
     'Expressionism': 'expressionniste',
     'Fauvism': 'fauve',
-    'High_Renaissance': 'haute Renaissance',
     'Impressionism': 'impressionniste',
     'Mannerism_Late_Renaissance': 'maniériste',
     'Minimalism': 'minimaliste',
     'Naive_Art_Primitivism': 'naïf',
     'New_Realism': 'nouveau réaliste',
-    'Northern_Renaissance': 'Renaissance nordique',
     'Pointillism': 'pointilliste',
     'Pop_Art': 'pop art',
     'Post_Impressionism': 'postimpressionniste',
@@ -70,7 +104,8 @@ STYLE_FR = {
     'Ukiyo_e': 'ukiyo-e',
 }
 
-# French movement names with their definite article ("l'art naïf").
+# French movement names with their definite article ("l'art naïf"). The styles
+# missing from STYLE_FR are named by these alone ("Première Renaissance, œuvre de ...").
 STYLE_FR_NOUN = {
     'Abstract_Expressionism': "l'expressionnisme abstrait",
     'Action_painting': "l'action painting",
@@ -103,7 +138,7 @@ STYLE_FR_NOUN = {
 
 # English genre nouns, without article.
 GENRE_EN = {
-    'abstract_painting': 'abstract painting',
+    'abstract_painting': 'abstract composition',
     'cityscape': 'cityscape',
     'genre_painting': 'genre scene',
     'illustration': 'illustration',
@@ -117,7 +152,7 @@ GENRE_EN = {
 
 # French genre nouns with their indefinite article (the gender is in the article).
 GENRE_FR = {
-    'abstract_painting': 'une peinture abstraite',
+    'abstract_painting': 'une composition abstraite',
     'cityscape': 'une vue urbaine',
     'genre_painting': 'une scène de genre',
     'illustration': 'une illustration',
@@ -126,6 +161,17 @@ GENRE_FR = {
     'portrait': 'un portrait',
     'religious_painting': 'une peinture religieuse',
     'sketch_and_study': 'une esquisse',
+    'still_life': 'une nature morte',
+}
+
+# What a picture of each genre shows, after "représentant" (a portrait, a sketch or
+# an abstract composition is what the work is, not what it shows: not listed).
+GENRE_FR_SUBJECT = {
+    'cityscape': 'une vue urbaine',
+    'genre_painting': 'une scène de genre',
+    'landscape': 'un paysage',
+    'nude_painting': 'un nu',
+    'religious_painting': 'une scène religieuse',
     'still_life': 'une nature morte',
 }
 
@@ -140,11 +186,40 @@ def indefinite_article(word: str) -> str:
   return 'an' if word[:1].lower() in 'aeiou' else 'a'
 
 
-def french_de(name: str) -> str:
-  """French "de" + name, elided before a vowel or a mute h ("d'Albrecht Dürer")."""
-  low = name.lower()
+def _elides(word: str) -> bool:
+  low = word.lower()
   if low[:1] == 'y':  # "d'Yves" but "de Yayoi": y before a vowel is a consonant
-    elide = low[1:2] not in _VOWELS
-  else:
-    elide = low[:1] in _VOWELS or low.startswith(_MUTE_H)
-  return f"d'{name}" if elide else f'de {name}'
+    return low[1:2] not in _VOWELS
+  return low[:1] in _VOWELS or low.startswith(_MUTE_H)
+
+
+def french_de(name: str) -> str:
+  """French "de" + a name or noun phrase: "d'Albrecht Dürer", "de Yayoi Kusama",
+  "du Titien" (de + le), "des frères Le Nain" (de + les), "de la première Renaissance"."""
+  if name.startswith('le '):
+    return 'du ' + name[3:]
+  if name.startswith('les '):
+    return 'des ' + name[4:]
+  return f"d'{name}" if _elides(name) and not name.startswith("l'") else f'de {name}'
+
+
+def french_a(name: str) -> str:
+  """French "à" + a name: "à Claude Monet", "au Titien" (à + le), "aux frères Le Nain"."""
+  if name.startswith('le '):
+    return 'au ' + name[3:]
+  if name.startswith('les '):
+    return 'aux ' + name[4:]
+  return f'à {name}'
+
+
+def feminine(noun_phrase: str) -> bool:
+  """Whether a French noun phrase with its indefinite article is feminine."""
+  return noun_phrase.startswith('une ')
+
+
+def demonstrative(noun_phrase: str) -> str:
+  """'un paysage' -> 'ce paysage', 'une esquisse' -> 'cette esquisse', 'un nu' -> 'ce nu'."""
+  article, noun = noun_phrase.split(' ', 1)
+  if article == 'une':
+    return 'cette ' + noun
+  return ('cet ' if _elides(noun) else 'ce ') + noun

@@ -27,9 +27,12 @@ from wikiart_jax.data import caption_targets
 from wikiart_jax.data import dataset
 from wikiart_jax.data import pipeline
 from wikiart_jax.data import prepare
+from wikiart_jax.evaluators import calibration as calibration_eval
 from wikiart_jax.evaluators import runner as evaluators
 from wikiart_jax.inference import clip_tags
 from wikiart_jax.inference import forward
+from wikiart_jax.metrics import calibration
+from wikiart_jax.models import captioner as captioner_lib
 from wikiart_jax.models import parts as parts_lib
 from wikiart_jax.parallel import sharding
 from wikiart_jax.text import prompts
@@ -105,7 +108,8 @@ def _train_iter(config, workdir: str, run: RunSetup):
   if run.captioning:
     caption_transform = caption_targets.make_transform(
         config.data.caption, run.info.vocab,
-        factory.caption_source(config, run.info.vocab, workdir), blip2=run.blip2)
+        factory.caption_source(config, run.info.vocab, workdir), blip2=run.blip2,
+        hedging=captioner_lib.has_style_hedge(config.model))
     # Load it here: transformers' lazy imports are not safe from grain's threads.
     assert caption_transform.tokenizer is not None
   return pipeline.make_train_iter(
@@ -114,16 +118,28 @@ def _train_iter(config, workdir: str, run: RunSetup):
 
 
 def evaluate_params(config, workdir: str, run: RunSetup, step_fn, params,
-                    caption_tokenizer=None, split: str = 'val',
+                    caption_tokenizer=None, split: str = 'val', *,
+                    step: int | None = None,
                     tag_threshold: float | None = None) -> evaluators.Evaluation:
-  """Runs the configured evaluators on `params` over `split` (the tags scored at
-  `tag_threshold`, the one val chose, when given)."""
+  """Runs the configured evaluators on `params` (checkpoint `step`) over `split`.
+
+  On val the heads' temperatures are fitted and saved for `step` in the workdir
+  (metrics/calibration.py); on test those of `step` are applied, and the tags are
+  scored at `tag_threshold`, the one val chose, when given.
+  """
+  temperatures = (calibration.load_temperatures(workdir, step)
+                  if split != 'val' and step is not None else None)
   built = evaluators.build(config, run.info.vocab, run.parts, params,
                            caption_tokenizer=caption_tokenizer,
                            style_to_family=run.style_to_family,
-                           norm=run.record.normalization, tag_threshold=tag_threshold)
-  return evaluators.run(built, step_fn, params, config, workdir, run.info, run.mesh,
-                        split=split, norm=run.record.normalization)
+                           norm=run.record.normalization, split=split,
+                           temperatures=temperatures, tag_threshold=tag_threshold)
+  evaluation = evaluators.run(built, step_fn, params, config, workdir, run.info, run.mesh,
+                              split=split, norm=run.record.normalization)
+  fitted = calibration_eval.temperatures_of(evaluation.metrics)
+  if split == 'val' and step is not None and fitted and jax.process_index() == 0:
+    calibration.save_temperatures(workdir, step, fitted)
+  return evaluation
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
@@ -218,7 +234,7 @@ def _train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict
                              style=f"{scalars['style_accuracy']:.2f}")
       if is_eval:
         evaluation = evaluate_params(config, workdir, run, eval_step, state.params,
-                                     caption_tokenizer)
+                                     caption_tokenizer, step=step)
         report.write_eval(step, evaluation.metrics, run.info.vocab,
                           samples=evaluation.samples)
         progress.write(f'step {step} eval: {evaluation.line}')
@@ -243,7 +259,8 @@ def _report_test(config, workdir: str, run: RunSetup, ckpt, state, eval_step,
   params = reader.restore_params(step, checkpointing.abstract_like(state.params))
   reader.close()
   evaluation = evaluate_params(config, workdir, run, eval_step, params, caption_tokenizer,
-                               split='test', tag_threshold=report.tag_threshold(step))
+                               split='test', step=step,
+                               tag_threshold=report.tag_threshold(step))
   report.write_eval(step, evaluation.metrics, run.info.vocab, samples=evaluation.samples,
                     split='test')
   print(f'step {step} test: {evaluation.line}', flush=True)

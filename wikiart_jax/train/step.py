@@ -19,7 +19,7 @@ import numpy as np
 import optax
 from flax import nnx
 
-from wikiart_jax.core import PERIOD, TAGS, TAGS_MASK, TASKS
+from wikiart_jax.core import PERIOD, STYLE_HEDGE, TAGS, TAGS_MASK, TASKS
 from wikiart_jax.models import captioner as captioner_lib
 from wikiart_jax.models import parts as parts_lib
 from wikiart_jax.parallel import sharding
@@ -48,6 +48,45 @@ def train_metrics_class(tasks, captioning: bool):
       [t for t in tasks if t != TAGS],
       scalars=('grad_norm', 'caption_loss') if captioning else ('grad_norm',),
       loss_only=[TAGS] if TAGS in tasks else [])
+
+
+_SURE_LOGIT = 20.0  # sigmoid(20) = 1 - 2e-9: a tag the labels say is there
+
+
+def content_from_labels(outputs: dict, batch: dict, *, classes: bool = False) -> dict:
+  """The heads' outputs with the tag and period logits replaced, where the labels are
+  known, by the labels' (as Tag2Text trains on parsed tags): the captioner learns to
+  name exactly the tags and the period its tokens hold, which at inference are the
+  heads' own; a target names the labels' tags and period (text/references.py).
+
+  With `classes` (one-hot label tokens, `caption_decoder.label_tokens_top1`) the
+  style, artist and genre logits too: at inference those tokens are the heads'
+  first choices, one-hot rows like the labels', and a target names the labels'
+  classes. Fed the heads' rows instead, the decoder learns (while a head is still
+  wrong, and on every train image it gets wrong) to name a class its token does
+  not hold: 31% of a demo run's descriptions (with soft tokens) named another
+  style than the head's, 0.9% with the labels' rows.
+  """
+  out = dict(outputs)
+  if classes and STYLE_HEDGE in batch:  # how surely the target words the style
+    out[STYLE_HEDGE] = batch[STYLE_HEDGE]
+  if classes:
+    for task in TASKS:
+      if task in outputs and task in batch:
+        labels = batch[task]
+        one_hot = jax.nn.one_hot(jnp.maximum(labels, 0), outputs[task].shape[-1])
+        out[task] = jnp.where((labels >= 0)[:, None], (2 * one_hot - 1) * _SURE_LOGIT,
+                              outputs[task]).astype(outputs[task].dtype)
+  if TAGS in outputs and TAGS in batch:
+    present = (batch[TAGS] >= 0.5) & (batch[TAGS_MASK] > 0)
+    out[TAGS] = jnp.where(present, _SURE_LOGIT, -_SURE_LOGIT).astype(outputs[TAGS].dtype)
+  if PERIOD in outputs and PERIOD in batch:
+    bins = batch[PERIOD]
+    one_hot = jax.nn.one_hot(jnp.maximum(bins, 0), outputs[PERIOD].shape[-1])
+    labelled = (2 * one_hot - 1) * _SURE_LOGIT
+    out[PERIOD] = jnp.where((bins >= 0)[:, None], labelled,
+                            outputs[PERIOD]).astype(outputs[PERIOD].dtype)
+  return out
 
 
 def _label_counts(batch: dict, style_to_family: np.ndarray | None, tasks=TASKS) -> dict:
@@ -113,7 +152,9 @@ def make_train_step(parts: parts_lib.ModelParts, tx: optax.GradientTransformatio
     if model.captioner is not None:
       # Teacher forcing on the backbone's tokens (and the heads' predictions when
       # configured); padding is masked out.
-      context = model.captioner.condition(aux['tokens'], outputs)
+      tokens = getattr(model.captioner, 'label_tokens', None)  # BLIP-2's prompts name the labels
+      context = model.captioner.condition(aux['tokens'], content_from_labels(
+          outputs, micro, classes=tokens is not None and tokens.top1))
       logits = model.captioner(context, micro['caption_tokens'], deterministic=False,
                                rngs=nnx.Rngs(dropout=jax.random.fold_in(key, 1)))
       total, _ = captioner_lib.caption_loss(

@@ -64,8 +64,7 @@ def test_good_image_matches_the_predictor(demo):  # pylint: disable=redefined-ou
   path = demo.examples[0]
   out = _describe(demo, path)
   assert out['status'].startswith('Described')
-  expected = demo.predictor.label(images_lib.load_rgb(path), k=5,
-                                  name=os.path.basename(path))
+  expected = demo.predictor.label(images_lib.load_rgb(path), k=5)
   assert out['description'] == expected['description']['en']
   for task in ('style', 'artist', 'genre'):
     want = {r['label'].replace('_', ' '): r['prob'] for r in expected[task]}
@@ -121,6 +120,34 @@ def test_cmyk_and_16_bit_images_are_described(demo, tmp_path):  # pylint: disabl
   assert red[..., 0].mean() > 200 and red[..., 1:].mean() < 60  # C=0, M=Y=255: red
 
 
+def test_an_uploads_name_gives_no_title_and_no_year(trained_workdir, tmp_path):  # pylint: disable=redefined-outer-name
+  config = _config()
+  config.predict.titles_from_wikiart_names = True  # even so: an upload is no WikiArt path
+  demo = app.Demo(config, trained_workdir)  # pylint: disable=redefined-outer-name
+  folder = tmp_path / 'Impressionism'
+  folder.mkdir()
+  for name in ('the_scream.jpg', 'claude-monet_water-lilies-1919.jpg'):
+    path = _save(folder, name, Image.new('RGB', (40, 40), (200, 30, 30)))
+    out = _describe(demo, path)
+    for text in out['result']['description'].values():
+      assert not any(ch.isdigit() for ch in text) and '“' not in text and '«' not in text
+
+
+def test_the_page_says_the_checkpoint_saw_only_synthetic_images(demo):  # pylint: disable=redefined-outer-name
+  assert demo.predictor.synthetic
+  blocks = app.build_blocks(demo)
+  intro = next(b for b in blocks.blocks.values() if getattr(b, 'elem_id', None) == 'intro')
+  assert 'trained on the synthetic demo set' in intro.value
+
+
+def test_rating_tab_language_switch(demo):  # pylint: disable=redefined-outer-name
+  _, item, _, text, _ = demo.show_item(0, 'English')
+  assert 'shown' not in item  # the rating item has its descriptions only (was a KeyError)
+  assert app.Demo.switch_language(item, 'English') == text == item['description']['en']
+  assert app.Demo.switch_language(item, 'Français') == item['description']['fr']
+  assert app.Demo.switch_language(None, 'Français') == ''
+
+
 def test_rating_flow_appends_a_line(demo, tmp_path):  # pylint: disable=redefined-outer-name
   demo.workdir = str(tmp_path)  # keep the shared workdir's ratings file clean
   index, item, picture, text, status = demo.show_item(0, 'English')
@@ -167,13 +194,13 @@ def test_content_of_a_black_and_white_picture():
   assert app.tag_scores(result) is None and app.period_scores(result) is None
 
 
-def test_learned_description_is_shown_beside_the_template():
+def test_learned_description_is_shown_beside_the_composed_one():
   result = {'description': {'en': 'A Baroque portrait.', 'fr': 'Style baroque, un portrait.'}}
   assert app.shown_descriptions(result) == result['description']
   result['generated'] = {'en': 'A Baroque portrait by Rembrandt.', 'fr': 'Un portrait baroque.'}
   shown = app.shown_descriptions(result)
   assert shown['en'].startswith('A Baroque portrait by Rembrandt.')
-  assert '(template: A Baroque portrait.)' in shown['en']
+  assert '(composed from the labels: A Baroque portrait.)' in shown['en']
   assert shown['fr'].startswith('Un portrait baroque.')
 
 

@@ -121,13 +121,13 @@ def content_html(result: dict) -> str:
 
 def shown_descriptions(result: dict) -> dict[str, str]:
   """Per language, the text on the page: the learned captioner's description with
-  the template one beside it, or the template one alone."""
+  the composed one beside it, or the composed one alone."""
   generated = result.get('generated')
   if not generated:
     return dict(result['description'])
-  if 'description' not in result:  # zero-shot BLIP-2: no labels, no template
+  if 'description' not in result:  # zero-shot BLIP-2: no labels, no composed sentence
     return dict(generated)
-  return {lang: f"{text}\n(template: {result['description'][lang]})"
+  return {lang: f"{text}\n(composed from the labels: {result['description'][lang]})"
           for lang, text in generated.items()}
 
 
@@ -184,7 +184,7 @@ class Demo:
       rgb = images_lib.load_rgb(file_path, name=name, max_pixels=self.max_upload_pixels)
     except images_lib.ImageError as e:
       return empty + (f'Error: {e}',)
-    result = self.analyse(rgb, name=name)
+    result = self.analyse(rgb)  # an upload's name is no title and no year
     # Folder-style names ('High_Renaissance') read better with spaces; reversed so a
     # shared display name keeps its highest probability.
     labels = [{r['label'].replace('_', ' '): r['prob'] for r in reversed(result.get(t, []))}
@@ -197,7 +197,11 @@ class Demo:
 
   @staticmethod
   def switch_language(result: dict | None, lang: str) -> str:
-    return result['shown'][LANGS.get(lang, 'en')] if result else ''
+    """The text shown for a described image (its 'shown') or a rating item (its
+    'description') in `lang`; '' before there is one."""
+    if not result:
+      return ''
+    return (result.get('shown') or result['description'])[LANGS.get(lang, 'en')]
 
   # The rating tab.
 
@@ -269,7 +273,9 @@ def build_blocks(demo: Demo) -> gr.Blocks:
   with gr.Blocks(title='WikiArt JAX', analytics_enabled=False,
                  delete_cache=(3600, 3600)) as blocks:
     gr.Markdown(f'# WikiArt JAX\nStyle, artist and genre of an artwork, with a '
-                f'description in English or French ({demo.source}).')
+                f'description in English or French ({demo.source}).'
+                + (f'\n\n**{predictor_lib.SYNTHETIC_NOTE}**' if demo.predictor.synthetic
+                   else ''), elem_id='intro')
     with gr.Tab('Describe'):
       result = gr.State(None)
       with gr.Row():
@@ -328,8 +334,8 @@ def build_blocks(demo: Demo) -> gr.Blocks:
       submit.click(demo.rate, [index, item, rate_lang, correctness, fluency, comment, rater],
                    shown + [correctness, fluency, comment], api_visibility='private')
       skip.click(demo.skip, [index, rate_lang], shown, api_visibility='private')
-      rate_lang.change(lambda it, lg: Demo.switch_language(it, lg), [item, rate_lang],
-                       [rate_text], api_visibility='private')
+      rate_lang.change(Demo.switch_language, [item, rate_lang], [rate_text],
+                       api_visibility='private')
       blocks.load(lambda lg: demo.show_item(demo.start_index(), lg), [rate_lang], shown,
                   api_visibility='private')
   return blocks
