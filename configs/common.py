@@ -54,6 +54,7 @@ def get_config() -> ml_collections.ConfigDict:
   data.caption = ml_collections.ConfigDict()
   data.caption.max_len = 48  # BOS + language tag + sentence + EOS, padded
   data.caption.languages = ('en', 'fr')  # one drawn per training example
+  data.caption.language_weights = ()  # how often each of those is drawn; () = equally
   data.caption.tokenizer = ''  # 'hf:<id>' or folder, cased and French; '' = a BPE of the descriptions
   data.caption.vocab_size = 1024  # that BPE's size (fewer if the descriptions hold fewer merges)
   data.caption.artemis_csv = ''  # optional ArtEmis CSV (art_style, painting, emotion, utterance)

@@ -165,6 +165,22 @@ def test_hedged_targets_carry_their_style_level(setup):
     caption_targets.CaptionTransform(vocab, tok, max_len=64, hedge_ratio=1.5)
 
 
+def test_language_weights_set_how_often_each_language_is_drawn(setup):
+  vocab, _, tok = setup
+  rng = np.random.default_rng(0)
+  def share_fr(weights, n=400):
+    transform = caption_targets.CaptionTransform(vocab, tok, max_len=64,
+                                                 language_weights=weights)
+    return np.mean([int(transform.random_map(_example(vocab), rng)['caption_lang']) ==
+                    LANGUAGES.index('fr') for _ in range(n)])
+  assert share_fr((0.0, 1.0), 20) == 1.0
+  assert 0.68 < share_fr((1.0, 3.0)) < 0.82
+  assert 0.42 < share_fr(()) < 0.58  # equal draws by default
+  for bad in ((1.0,), (1.0, -1.0), (0.0, 0.0)):
+    with pytest.raises(ValueError, match='language_weights'):
+      caption_targets.CaptionTransform(vocab, tok, max_len=64, language_weights=bad)
+
+
 @pytest.mark.parametrize('family', ['opt', 't5'])
 def test_blip2_rows_prompt_with_the_true_labels(setup, family):
   """A BLIP-2 captioner's row: its framing around the labels' prompt, then the sentence

@@ -47,7 +47,8 @@ class CaptionTransform(grain.transforms.RandomMap):
   def __init__(self, vocab, tokenizer, *, max_len: int, languages: Sequence[str] = LANGUAGES,
                artemis: Mapping[str, Sequence[str]] | None = None,
                artemis_ratio: float = 0.0, drop_text: bool = True,
-               blip2: prompts.Framing | None = None, hedge_ratio: float = 0.0):
+               blip2: prompts.Framing | None = None, hedge_ratio: float = 0.0,
+               language_weights: Sequence[float] = ()):
     if max_len < 3:
       raise ValueError(f'caption max_len must be >= 3 (BOS, a token, EOS), got {max_len}')
     unknown = set(languages) - set(LANGUAGES)
@@ -59,6 +60,13 @@ class CaptionTransform(grain.transforms.RandomMap):
     self._tokenizer = None if isinstance(tokenizer, str) else tokenizer
     self.max_len = max_len
     self.languages = tuple(languages)
+    weights = np.asarray(language_weights, np.float64)
+    if len(weights) and (len(weights) != len(self.languages) or (weights < 0).any()
+                         or weights.sum() <= 0):
+      raise ValueError('data.caption.language_weights must be one non-negative weight per '
+                       f'language {list(self.languages)}, got {list(language_weights)}')
+    # None: uniform (the draw the targets had before weights existed).
+    self.language_p = weights / weights.sum() if len(weights) else None
     self.artemis = dict(artemis or {})
     self.artemis_ratio = float(artemis_ratio)
     self.drop_text = drop_text
@@ -130,7 +138,8 @@ class CaptionTransform(grain.transforms.RandomMap):
     if self.drop_text:
       out.pop('title', None)
     facts = references.label_facts(self.vocab, element)
-    lang = self.languages[rng.integers(len(self.languages))]
+    lang = self.languages[rng.integers(len(self.languages)) if self.language_p is None
+                          else rng.choice(len(self.languages), p=self.language_p)]
     if facts is None:
       tokens = np.full((self.max_len,), self._eos_pad()[1], np.int32)
       mask = np.zeros((self.max_len,), np.int32)
@@ -172,6 +181,7 @@ def make_transform(caption_config, vocab, tokenizer,
              if caption_config.artemis_csv else None)
   return CaptionTransform(vocab, tokenizer, max_len=caption_config.max_len,
                           languages=list(caption_config.languages), artemis=artemis,
+                          language_weights=tuple(caption_config.get('language_weights', ())),
                           artemis_ratio=caption_config.artemis_ratio,
                           blip2=blip2,
                           hedge_ratio=caption_config.get('hedge_ratio', 0.0) if hedging else 0.0)
