@@ -33,7 +33,9 @@ class _Writer:
   """Stands in for a captioner: one sentence per row and language."""
 
   def write(self, context, lang):
-    return [f'{lang} {i} of {len(context)}' for i in range(len(context))]
+    # Words, not digits: a captioner cannot write a digit, and one would read as a year.
+    words = ('one', 'two', 'three')
+    return [f'{lang} {words[i]} of {words[len(context) - 1]}' for i in range(len(context))]
 
 
 def test_top_k_composed_sentence_and_facts_from_the_caller():
@@ -74,7 +76,7 @@ def test_hedged_by_the_calibrated_probabilities():
 def test_the_captioners_sentences_join_their_rows():
   prediction = _prediction().replace(context=np.zeros((2, 4, 8)))
   out = describer.describe(prediction, VOCAB, k=1, writer=_Writer())
-  assert out[1].generated == {'en': 'en 1 of 2', 'fr': 'fr 1 of 2'}
+  assert out[1].generated == {'en': 'en two of two', 'fr': 'fr two of two'}
   assert len(out[0].top['genre']) == 1
 
 
@@ -125,6 +127,39 @@ def test_a_learned_sentence_naming_another_artist_is_withheld():
   # Row 1's says Monet: shown.
   assert out[1].generated == {'en': 'A still life by Claude Monet.',
                               'fr': 'A still life by Claude Monet.'} and not out[1].withheld
+
+
+class _BoatWriter:
+  """Names a boat and blue in every row."""
+
+  TEXT = {'en': 'A still life by Claude Monet, with a boat, in blue tones.',
+          'fr': 'Une nature morte de Claude Monet, avec un bateau, aux tons bleus.'}
+
+  def write(self, context, lang):
+    return [self.TEXT[lang]] * len(context)
+
+
+def test_a_learned_sentence_naming_a_tag_or_colour_the_model_lacks_is_withheld():
+  vocab = metadata.Vocabularies.build([('claude-monet', 'Claude Monet')])
+  vocab.tags = ['sea', 'boat']
+  probs = {'style': np.zeros((3, 27)), 'artist': np.ones((3, 1)), 'genre': np.zeros((3, 10))}
+  probs['style'][:, vocab.style.index('Impressionism')] = 1.0
+  probs['genre'][:, vocab.genre.index('still_life')] = 1.0
+  # Row 0: a boat at 0.4 (at or above describe.tag_probable 0.3); row 1: 0.2; row 2: 0.9.
+  prediction = forward.Prediction(probs=probs, context=np.zeros((3, 4, 8)),
+                                  tags=np.array([[0.1, 0.4], [0.9, 0.2], [0.0, 0.9]]))
+  blue = {'black_and_white': False, 'colours': [{'colour': 'blue', 'share': 0.7}]}
+  red = {'black_and_white': False, 'colours': [{'colour': 'red', 'share': 0.7}]}
+  hedging = composer.Hedging.from_config(common.get_config().describe)
+  out = describer.describe(prediction, vocab, k=1, writer=_BoatWriter(), hedging=hedging,
+                           palettes=[blue, blue, red])
+  text = _BoatWriter.TEXT
+  assert out[0].generated == text and not out[0].withheld
+  assert out[1].generated == {} and out[1].withheld == text  # no boat
+  assert out[2].generated == {} and out[2].withheld == text  # no blue
+  # Not measured, a colour cannot be checked: withheld too.
+  assert describer.describe(prediction, vocab, k=1, writer=_BoatWriter(),
+                            hedging=hedging)[0].generated == {}
 
 
 def test_tags_period_and_palette_reach_the_sentence():

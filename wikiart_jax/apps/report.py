@@ -109,10 +109,10 @@ def collect_samples(dataset_path: str, split: str, image_size: int, vocab,
                  for t in TASKS},
         'pred': {t: [(names[t][j], p) for j, p in d.top[t]] for t in TASKS},
         # The report is where the captioner is judged: a text that predict withholds
-        # (it names another artist than the head's) is shown here, marked as such.
+        # (it names a fact the model does not have) is shown here, marked as such.
         'descriptions': {**d.description,
                          **{f'{lang} (captioner)': text for lang, text in d.generated.items()},
-                         **{f'{lang} (captioner, withheld: names another artist)': text
+                         **{f'{lang} (captioner, withheld: unfaithful)': text
                             for lang, text in d.withheld.items()}},
     })
   return samples

@@ -18,9 +18,8 @@ import numpy as np
 from wikiart_jax.data import augment
 from wikiart_jax.evaluators.base import EvalBatch, Evaluator
 from wikiart_jax.inference import content
-from wikiart_jax.inference.describer import CaptionWriter
+from wikiart_jax.inference import describer
 from wikiart_jax.metrics import captions as caption_metrics
-from wikiart_jax.metrics import period as period_metrics
 from wikiart_jax.text import references
 from wikiart_jax.text import mentions
 
@@ -33,7 +32,7 @@ class CaptionEvaluator(Evaluator):
   name = 'caption'
   needs_text = True  # the references need each image's title (and ArtEmis its path)
 
-  def __init__(self, writer: CaptionWriter, vocab, languages, *, clip=None,
+  def __init__(self, writer: describer.CaptionWriter, vocab, languages, *, clip=None,
                norm: augment.Normalization = augment.IMAGENET, tag_threshold: float = 0.5):
     """Args: the captioner's writer, the vocabularies, the languages to write in,
     a `ZeroShotCLIP` for CLIPScore (None = skip), the images' normalisation, and
@@ -87,28 +86,17 @@ class CaptionEvaluator(Evaluator):
   def _expected(self, batch: EvalBatch, i: int, with_palette: bool) -> mentions.Expected:
     """What row i's description may name: the heads' predictions, the metadata, and
     (`with_palette`) the palette of its pixels."""
-    probs, local = batch.own_probs, batch.local
-    more = {}
+    local = batch.local
     tags, period = batch.own_content
-    if tags is not None:
-      more['tags'] = frozenset(t for t, p in zip(self._vocab.tags, tags[i])
-                               if p >= self._tag_threshold)
-    if period is not None:
-      row = np.asarray(period[i])[None]
-      more['period'] = (float(period_metrics.expected_year(row)[0]),
-                        float(period_metrics.spread_years(row)[0]))
-    if with_palette:
-      palette, _ = content.palette_and_light(self._rgb(local['image'][i]))
-      more['palette'] = (bool(palette['black_and_white']),
-                         frozenset(c['colour'] for c in palette['colours']))
-    order = np.argsort(-np.asarray(probs['style'][i]))
     year = int(local['year'][i]) if 'year' in local else -1
     title = references.as_text(local['title'][i]) if 'title' in local else ''
-    return mentions.Expected(
-        style=self._vocab.style[order[0]], second_style=self._vocab.style[order[1]],
-        artist=int(np.argmax(probs['artist'][i])),
-        genre=self._vocab.genre[int(np.argmax(probs['genre'][i]))],
-        year=year if year >= 0 else None, title=title or None, **more)
+    palette = (content.palette_and_light(self._rgb(local['image'][i]))[0] if with_palette
+               else None)
+    return describer.expected(
+        self._vocab, {task: p[i] for task, p in batch.own_probs.items()},
+        tag_threshold=self._tag_threshold, tags=None if tags is None else tags[i],
+        period=None if period is None else period[i], year=year if year >= 0 else None,
+        title=title or None, palette=palette)
 
   @staticmethod
   def _shares(counts: np.ndarray) -> dict[str, float]:

@@ -8,6 +8,11 @@ estimate when the model has those heads, the palette measured from the pixels
 when given, each hedged by `config.describe`, and, when the model has
 a captioner, the description it writes (`CaptionWriter`, jitted generation,
 which can write no digit and no title quote: text/tokenizer.py's `banned_tokens`).
+A learned description is shown only when every fact it names agrees with what the
+model has (`expected`, judged by text/mentions.py: the heads' first choices, the
+tags at or above the describer's limit, the period estimate, the caller's year
+and title, the measured palette); one that names another is kept apart
+(`Described.withheld`), so that neither text states what the model does not have.
 A BLIP-2 captioner is prompted per row with the heads' top-1 labels as text
 (text/prompts.py), or, zero-shot, as released BLIP-2 is (its own words, unbanned).
 """
@@ -122,8 +127,9 @@ class Described:
     top: task -> [(class id, probability)], best first.
     description: lang -> the composer's sentence of the predictions.
     generated: lang -> the captioner's sentence; empty without a captioner. A
-      sentence naming another artist than the artist head's first choice is not
-      shown (it would contradict the composed one): it is in `withheld`.
+      sentence naming a fact the model does not have (another artist than the
+      artist head's first choice, a tag the tag head does not give, ...: `expected`)
+      is not shown: it is in `withheld`.
     withheld: lang -> the captioner's sentences left out of `generated`.
   """
   top: dict[str, list[tuple[int, float]]]
@@ -169,6 +175,42 @@ def content_facts(prediction: Prediction, vocab, row: int, palette: dict | None 
   return out
 
 
+def expected(vocab, probs: dict[str, np.ndarray], *, tag_threshold: float,
+             tags: np.ndarray | None = None, period: np.ndarray | None = None,
+             year: int | None = None, title: str | None = None,
+             palette: dict | None = None) -> mentions.Expected:
+  """What a description of one image may name (`mentions.judge` compares).
+
+  Args:
+    vocab: the vocabularies (class and tag names).
+    probs: task -> that image's class probabilities [C] (raw or calibrated: only
+      their order counts).
+    tag_threshold: the probability from which a tag counts as predicted (the
+      captioner's tag tokens hold those: `describe.tag_probable`).
+    tags, period: that image's tag probabilities [T] and period bins [P], None
+      without those heads (then naming a tag or a period disagrees).
+    year, title: what the caller supplies (None: naming one is inventing it).
+    palette: the image's 'palette' record (inference/content.py); None when not
+      measured (naming a colour then disagrees).
+  """
+  more = {}
+  if tags is not None:
+    more['tags'] = frozenset(t for t, p in zip(vocab.tags, np.asarray(tags))
+                             if p >= tag_threshold)
+  if period is not None:
+    row = np.asarray(period)[None]
+    more['period'] = (float(period_metrics.expected_year(row)[0]),
+                      float(period_metrics.spread_years(row)[0]))
+  if palette is not None:
+    more['palette'] = (bool(palette['black_and_white']),
+                       frozenset(c['colour'] for c in palette['colours']))
+  order = np.argsort(-np.asarray(probs['style']))
+  return mentions.Expected(
+      style=vocab.style[order[0]], second_style=vocab.style[order[1]],
+      artist=int(np.argmax(probs['artist'])), genre=vocab.genre[int(np.argmax(probs['genre']))],
+      year=year, title=title or None, **more)
+
+
 def describe(prediction: Prediction, vocab, *, k: int, writer: CaptionWriter | None = None,
              years: Sequence[int | None] | None = None,
              titles: Sequence[str | None] | None = None,
@@ -184,7 +226,8 @@ def describe(prediction: Prediction, vocab, *, k: int, writer: CaptionWriter | N
     writer: the captioner's writer, or None.
     years, titles: per row, facts the caller supplies (never read from the model
       or from a file name).
-    hedging: `config.describe`'s limits; None states the top-1 labels as sure.
+    hedging: `config.describe`'s limits; None states the top-1 labels as sure (a
+      learned description may then name the tags at or above 0.5).
     temperatures: head -> temperature fitted on val (None: raw probabilities).
     palettes: per row, the image's 'palette' record (inference/content.py), or None.
   """
@@ -207,9 +250,17 @@ def describe(prediction: Prediction, vocab, *, k: int, writer: CaptionWriter | N
         **content_facts(prediction, vocab, i, palettes[i] if palettes else None))
     description = {lang: composer.compose(known, lang, hedging=hedging) for lang in LANGUAGES}
     shown, withheld = {}, {}
+    if generated:
+      may_name = expected(
+          vocab, {task: probs[task][i] for task in TASKS},
+          tag_threshold=0.5 if hedging is None else hedging.tag_probable,
+          tags=None if prediction.tags is None else prediction.tags[i],
+          period=None if prediction.period is None else prediction.period[i],
+          year=years[i] if years else None, title=titles[i] if titles else None,
+          palette=palettes[i] if palettes else None)
     for lang, texts in generated.items():
-      same_artist = all(a == artist for a in reader.read(texts[i], lang).artists)
-      (shown if same_artist else withheld)[lang] = texts[i]
+      faithful = mentions.judge(reader.read(texts[i], lang), may_name).faithful
+      (shown if faithful else withheld)[lang] = texts[i]
     out.append(Described(top={task: t[:k] for task, t in top.items()}, description=description,
                          generated=shown, withheld=withheld))
   return out

@@ -149,7 +149,7 @@ class Predictor:
       record['description'] = d.description
       if d.generated:  # the learned captioner's, next to the composed one
         record['generated'] = d.generated
-      if d.withheld:  # naming another artist than the head's: kept apart, not shown
+      if d.withheld:  # naming a fact the model does not have: kept apart, not shown
         record['generated_withheld'] = d.withheld
       if prediction.tags is not None:
         record['tags'] = content.top_tags(prediction.tags[row], self.vocab.tags, k)
