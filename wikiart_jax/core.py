@@ -20,6 +20,10 @@ PERIOD = 'period'
 # index of the runner-up style named beside the first.
 STYLE_HEDGE = 'caption_style_hedge'
 HEDGE_SURE, HEDGE_PROBABLE = -1, -2
+# Beside TAGS in a training batch: the tags its caption target may name, where the
+# target left some present tags out (`data.caption.tag_drop`); the captioner's tag
+# tokens hold these instead of TAGS.
+CAPTION_TAGS = 'caption_tags'
 # The period bins: [1400, 1425), ..., [2000, 2025); a year outside falls in the nearest.
 PERIOD_START, PERIOD_END, PERIOD_STEP = 1400, 2025, 25
 NUM_PERIOD_BINS = (PERIOD_END - PERIOD_START) // PERIOD_STEP

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from artgan_tree import write_artemis_csv
-from wikiart_jax.core import HEDGE_PROBABLE, LANGUAGES, STYLE_HEDGE, STYLES
+from wikiart_jax.core import CAPTION_TAGS, HEDGE_PROBABLE, LANGUAGES, STYLE_HEDGE, STYLES
 from wikiart_jax.data import caption_targets
 from wikiart_jax.data import metadata
 from wikiart_jax.text import prompts
@@ -212,3 +212,40 @@ def test_targets_name_the_tags_present(setup):
   refs = references.references('Impressionism', 'Claude Monet', 'landscape', tags=('boat',))
   text = _decoded(tok, transform.random_map(example, np.random.default_rng(0)))
   assert text in refs['en'] and 'a boat' in text
+
+
+def test_tag_drop_leaves_tags_out_of_the_target_and_its_tag_tokens(setup):
+  vocab, _, tok = setup
+  vocab = metadata.Vocabularies.build([('claude-monet', 'Claude Monet')])
+  vocab.tags = ['sea', 'boat', 'sun']
+  transform = caption_targets.CaptionTransform(vocab, tok, max_len=64, languages=['en'],
+                                               tag_drop=0.5)
+  example = _example(vocab, year=np.int32(-1), genre=np.int32(vocab.genre.index('portrait')),
+                     tags=np.array([1.0, 1.0, 0.0], np.float32),
+                     tags_mask=np.array([1.0, 1.0, 1.0], np.float32))
+  rng = np.random.default_rng(0)
+  seen = set()
+  for _ in range(40):
+    out = transform.random_map(example, rng)
+    kept = tuple(t for t, v in zip(vocab.tags, out[CAPTION_TAGS]) if v == 1.0)
+    assert out[CAPTION_TAGS].dtype == np.float32 and set(kept) <= {'sea', 'boat'}
+    # The target names exactly the kept tags: one of their references.
+    refs = references.references('Impressionism', 'Claude Monet', 'portrait', tags=kept)
+    assert _decoded(tok, out) in refs['en']
+    seen.add(kept)
+  assert seen == {(), ('sea',), ('boat',), ('sea', 'boat')}
+  # Off by default (the key is absent); a padding row keeps none.
+  plain = caption_targets.CaptionTransform(vocab, tok, max_len=64, languages=['en'])
+  assert CAPTION_TAGS not in plain.random_map(example, rng)
+  padding = transform.random_map({**example, 'style': np.int32(-1)}, rng)
+  np.testing.assert_array_equal(padding[CAPTION_TAGS], [0.0, 0.0, 0.0])
+  with pytest.raises(ValueError, match='tag_drop'):
+    caption_targets.CaptionTransform(vocab, tok, max_len=64, tag_drop=1.0)
+
+
+def test_make_transform_drops_tags_only_for_a_captioner_with_tag_tokens(setup):
+  vocab, folder, _ = setup
+  cfg = ml_collections.ConfigDict(dict(tokenizer='', max_len=40, languages=['en'],
+                                       artemis_csv='', artemis_ratio=0.0, tag_drop=0.3))
+  assert caption_targets.make_transform(cfg, vocab, folder).tag_drop == 0.0
+  assert caption_targets.make_transform(cfg, vocab, folder, tag_tokens=True).tag_drop == 0.3

@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from wikiart_jax.core import STYLE_HEDGE
+from wikiart_jax.core import CAPTION_TAGS, STYLE_HEDGE
 from wikiart_jax import factory
 from wikiart_jax.data import metadata
 from wikiart_jax.models import parts as parts_lib
@@ -101,6 +101,10 @@ def test_the_captioners_tag_and_period_tokens_read_the_labels_in_training():
   np.testing.assert_array_equal(out['period'][1], outputs['period'][1])
   assert out['style'] is outputs['style']
   assert set(step_lib.content_from_labels({'style': outputs['style']}, batch)) == {'style'}
+  # A target that left tags out (data.caption.tag_drop): the tokens hold the kept ones.
+  kept = {**batch, CAPTION_TAGS: jnp.array([[0.0, 0.0, 1.0], [1.0, 0.0, 1.0], [1.0, 1.0, 1.0]])}
+  np.testing.assert_array_equal(jax.nn.sigmoid(step_lib.content_from_labels(outputs, kept)['tags'])
+                                > 0.5, [[0, 0, 1], [1, 0, 0], [0, 0, 0]])
 
 
 def test_with_one_hot_label_tokens_the_class_tokens_read_the_labels_too():

@@ -13,7 +13,13 @@ language's instruction (text/prompts.py), framed for its language model: OPT
 checkpoint's EOS and padding. With `hedge_ratio` > 0 (a captioner with a
 style-hedge token) that share of the targets words the style as "probably" so (a
 quarter) or as one of two (a random runner-up), and 'caption_style_hedge' (int32: -1 sure,
--2 probable, else the runner-up's index) tells the train step which.
+-2 probable, else the runner-up's index) tells the train step which. With
+`tag_drop` > 0 (a captioner with tag tokens) each present tag is left out of the
+target at that rate, and 'caption_tags' (float32 [num_tags], core.CAPTION_TAGS)
+holds the tags it kept, for the captioner's tag tokens: the decoder then sees
+pictures that show a tag its tokens do not hold, and learns to name only theirs
+(at inference they hold the tag head's choice, which may miss what the picture
+shows).
 """
 
 from __future__ import annotations
@@ -23,7 +29,8 @@ from typing import Mapping, Sequence
 import grain
 import numpy as np
 
-from wikiart_jax.core import HEDGE_PROBABLE, HEDGE_SURE, LANGUAGES, STYLE_HEDGE
+from wikiart_jax.core import (CAPTION_TAGS, HEDGE_PROBABLE, HEDGE_SURE, LANGUAGES,
+                              STYLE_HEDGE, TAGS)
 from wikiart_jax.text import prompts
 from wikiart_jax.text import references
 from wikiart_jax.text import tokenizer as tokenizer_lib
@@ -48,7 +55,7 @@ class CaptionTransform(grain.transforms.RandomMap):
                artemis: Mapping[str, Sequence[str]] | None = None,
                artemis_ratio: float = 0.0, drop_text: bool = True,
                blip2: prompts.Framing | None = None, hedge_ratio: float = 0.0,
-               language_weights: Sequence[float] = ()):
+               language_weights: Sequence[float] = (), tag_drop: float = 0.0):
     if max_len < 3:
       raise ValueError(f'caption max_len must be >= 3 (BOS, a token, EOS), got {max_len}')
     unknown = set(languages) - set(LANGUAGES)
@@ -75,6 +82,9 @@ class CaptionTransform(grain.transforms.RandomMap):
       raise ValueError('data.caption.hedge_ratio must be in [0, 1] (0 for a BLIP-2 '
                        f'captioner, whose prompts name the labels), got {hedge_ratio}')
     self.hedge_ratio = float(hedge_ratio)
+    if not 0.0 <= tag_drop < 1.0:
+      raise ValueError(f'data.caption.tag_drop must be in [0, 1), got {tag_drop}')
+    self.tag_drop = float(tag_drop)
     # Each image has a handful of possible targets, seen again every epoch: tokenise
     # each once (about a quarter of the demo's input-pipeline time otherwise).
     self._encoded: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
@@ -144,6 +154,9 @@ class CaptionTransform(grain.transforms.RandomMap):
       tokens = np.full((self.max_len,), self._eos_pad()[1], np.int32)
       mask = np.zeros((self.max_len,), np.int32)
     else:
+      if self.tag_drop and facts.tags:
+        facts = facts._replace(tags=tuple(t for t in facts.tags
+                                          if rng.random() >= self.tag_drop))
       level, second, hedge = self._hedge(int(element['style']), rng)
       text = references.sample_target(facts.style, facts.artist, facts.genre, rng=rng,
                                       lang=lang, artist_fr=facts.artist_fr,
@@ -156,6 +169,9 @@ class CaptionTransform(grain.transforms.RandomMap):
                caption_lang=np.int32(LANGUAGES.index(lang)))
     if self.hedge_ratio:
       out[STYLE_HEDGE] = np.int32(HEDGE_SURE if facts is None else hedge)
+    if self.tag_drop and TAGS in element:
+      kept = set(facts.tags) if facts is not None else set()
+      out[CAPTION_TAGS] = np.asarray([t in kept for t in self.vocab.tags], np.float32)
     return out
 
   def _hedge(self, style: int, rng: np.random.Generator) -> tuple[str, str | None, int]:
@@ -173,10 +189,11 @@ class CaptionTransform(grain.transforms.RandomMap):
 
 def make_transform(caption_config, vocab, tokenizer,
                    blip2: prompts.Framing | None = None,
-                   hedging: bool = False) -> CaptionTransform:
+                   hedging: bool = False, tag_tokens: bool = False) -> CaptionTransform:
   """The CaptionTransform of `config.data.caption` (max_len, languages, artemis_*);
   `blip2` for a BLIP-2 captioner's label prompts; `hedging` for a captioner with a
-  style-hedge token (without one, `hedge_ratio` is not used)."""
+  style-hedge token (without one, `hedge_ratio` is not used); `tag_tokens` for one
+  whose context holds the tags (without, `tag_drop` is not used)."""
   artemis = (references.load_artemis(caption_config.artemis_csv)
              if caption_config.artemis_csv else None)
   return CaptionTransform(vocab, tokenizer, max_len=caption_config.max_len,
@@ -184,4 +201,5 @@ def make_transform(caption_config, vocab, tokenizer,
                           language_weights=tuple(caption_config.get('language_weights', ())),
                           artemis_ratio=caption_config.artemis_ratio,
                           blip2=blip2,
-                          hedge_ratio=caption_config.get('hedge_ratio', 0.0) if hedging else 0.0)
+                          hedge_ratio=caption_config.get('hedge_ratio', 0.0) if hedging else 0.0,
+                          tag_drop=caption_config.get('tag_drop', 0.0) if tag_tokens else 0.0)

@@ -197,6 +197,15 @@ def has_style_hedge(model_config) -> bool:
           and section.get('hedge_style_sure', 0.0) > 0)
 
 
+def has_tag_tokens(model_config) -> bool:
+  """Whether the configured captioner's context holds the tag head's tags (its label
+  and content tokens), so its training targets leave tags out at
+  `data.caption.tag_drop`."""
+  section = model_config.caption_decoder
+  return (model_config.captioner in ('git', 'prefix') and bool(section.label_tokens)
+          and bool(section.get('content_tokens', True)))
+
+
 class GitDecoder(GitForCausalLM):
   """GitForCausalLM without its image tower: it is fed the shared backbone's tokens.
 

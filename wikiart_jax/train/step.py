@@ -19,7 +19,7 @@ import numpy as np
 import optax
 from flax import nnx
 
-from wikiart_jax.core import PERIOD, STYLE_HEDGE, TAGS, TAGS_MASK, TASKS
+from wikiart_jax.core import CAPTION_TAGS, PERIOD, STYLE_HEDGE, TAGS, TAGS_MASK, TASKS
 from wikiart_jax.models import captioner as captioner_lib
 from wikiart_jax.models import parts as parts_lib
 from wikiart_jax.parallel import sharding
@@ -66,6 +66,9 @@ def content_from_labels(outputs: dict, batch: dict, *, classes: bool = False) ->
   wrong, and on every train image it gets wrong) to name a class its token does
   not hold: 31% of a demo run's descriptions (with soft tokens) named another
   style than the head's, 0.9% with the labels' rows.
+
+  The tag tokens hold `batch[CAPTION_TAGS]` where present: the tags a target that
+  left some out (`data.caption.tag_drop`) may name.
   """
   out = dict(outputs)
   if classes and STYLE_HEDGE in batch:  # how surely the target words the style
@@ -78,7 +81,8 @@ def content_from_labels(outputs: dict, batch: dict, *, classes: bool = False) ->
         out[task] = jnp.where((labels >= 0)[:, None], (2 * one_hot - 1) * _SURE_LOGIT,
                               outputs[task]).astype(outputs[task].dtype)
   if TAGS in outputs and TAGS in batch:
-    present = (batch[TAGS] >= 0.5) & (batch[TAGS_MASK] > 0)
+    # The tags the target may name: CAPTION_TAGS when it left some present ones out.
+    present = (batch.get(CAPTION_TAGS, batch[TAGS]) >= 0.5) & (batch[TAGS_MASK] > 0)
     out[TAGS] = jnp.where(present, _SURE_LOGIT, -_SURE_LOGIT).astype(outputs[TAGS].dtype)
   if PERIOD in outputs and PERIOD in batch:
     bins = batch[PERIOD]
