@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from artgan_tree import write_artemis_csv
-from wikiart_jax.core import CAPTION_TAGS, HEDGE_PROBABLE, LANGUAGES, STYLE_HEDGE, STYLES
+from wikiart_jax.core import (CAPTION_ARTIST, CAPTION_TAGS, HEDGE_PROBABLE, LANGUAGES,
+                              STYLE_HEDGE, STYLES)
 from wikiart_jax.data import caption_targets
 from wikiart_jax.data import metadata
 from wikiart_jax.text import prompts
@@ -249,3 +250,30 @@ def test_make_transform_drops_tags_only_for_a_captioner_with_tag_tokens(setup):
                                        artemis_csv='', artemis_ratio=0.0, tag_drop=0.3))
   assert caption_targets.make_transform(cfg, vocab, folder).tag_drop == 0.0
   assert caption_targets.make_transform(cfg, vocab, folder, tag_tokens=True).tag_drop == 0.3
+
+
+def test_artist_swap_names_another_artist_in_the_target_and_its_artist_token(setup):
+  vocab, folder, tok = setup
+  transform = caption_targets.CaptionTransform(vocab, tok, max_len=64, languages=['en'],
+                                               artist_swap=0.5)
+  rng = np.random.default_rng(0)
+  example = _example(vocab, year=np.int32(-1))
+  monet, picasso = vocab.artist.index('claude-monet'), vocab.artist.index('pablo-picasso')
+  swapped = []
+  for _ in range(40):
+    out = transform.random_map(example, rng)
+    artist = int(out[CAPTION_ARTIST])
+    assert artist in (monet, picasso) and int(out['artist']) == monet  # the label stays
+    name = vocab.artist_names[artist]
+    assert _decoded(tok, out) in references.references('Impressionism', name, 'landscape')['en']
+    swapped.append(artist == picasso)
+  assert 0.3 < np.mean(swapped) < 0.7
+  assert CAPTION_ARTIST not in caption_targets.CaptionTransform(
+      vocab, tok, max_len=64).random_map(example, rng)
+  assert int(transform.random_map({**example, 'style': np.int32(-1)}, rng)[CAPTION_ARTIST]) == -1
+  with pytest.raises(ValueError, match='artist_swap'):
+    caption_targets.CaptionTransform(vocab, tok, max_len=64, artist_swap=1.0)
+  cfg = ml_collections.ConfigDict(dict(tokenizer='', max_len=40, languages=['en'],
+                                       artemis_csv='', artemis_ratio=0.0, artist_swap=0.2))
+  assert caption_targets.make_transform(cfg, vocab, folder).artist_swap == 0.0
+  assert caption_targets.make_transform(cfg, vocab, folder, artist_token=True).artist_swap == 0.2

@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from wikiart_jax.core import CAPTION_TAGS, STYLE_HEDGE
+from wikiart_jax.core import CAPTION_ARTIST, CAPTION_TAGS, STYLE_HEDGE
 from wikiart_jax import factory
 from wikiart_jax.data import metadata
 from wikiart_jax.models import parts as parts_lib
@@ -116,6 +116,11 @@ def test_with_one_hot_label_tokens_the_class_tokens_read_the_labels_too():
   np.testing.assert_array_equal(out['style'][1], outputs['style'][1])  # unknown: the head's
   np.testing.assert_array_equal(np.argmax(np.asarray(out['artist']), -1)[:2], [4, 2])
   np.testing.assert_array_equal(out['artist'][2], outputs['artist'][2])
+  # A target naming another artist (data.caption.artist_swap): its token holds that one.
+  swapped = step_lib.content_from_labels(outputs, {**batch, CAPTION_ARTIST: jnp.array([1, 3, -1])},
+                                         classes=True)
+  np.testing.assert_array_equal(np.argmax(np.asarray(swapped['artist']), -1)[:2], [1, 3])
+  np.testing.assert_array_equal(swapped['style'], out['style'])
   # Soft label tokens (the default) keep the heads' own distributions.
   assert step_lib.content_from_labels(outputs, batch)['style'] is outputs['style']
   # The targets' style-hedge levels reach the style-hedge token (one-hot tokens only).
