@@ -61,7 +61,8 @@ def get_config() -> ml_collections.ConfigDict:
   data.caption.artemis_ratio = 0.0  # share of English targets taken from ArtEmis
   data.caption.hedge_ratio = 0.0  # share of targets hedged, a quarter "probably", the rest two styles (only with hedge_style_sure)
   data.caption.tag_drop = 0.0  # each present tag left out of a target (and its tag tokens) at this rate (captioners with tag tokens)
-  data.caption.artist_swap = 0.0  # share of targets naming a random other artist, which the artist token then holds (one-hot label tokens)
+  data.caption.style_swap = 0.0  # share of targets naming a random other style, which the style token then holds (one-hot label tokens)
+  data.caption.artist_swap = 0.0  # the same for the artist
   data.tags = ml_collections.ConfigDict()
   data.tags.clip_from = ''  # CLIP ('hf:<id>' or folder) scoring every image against the tags at prepare; '' = none
   data.tags.clip_lang = 'both'  # the tag prompts' languages: en | fr | both

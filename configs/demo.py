@@ -85,6 +85,9 @@ def get_config(runlocal: str = ''):
   # the artist was the most common unfaithful fact left after tag_drop (7 of 15 English
   # val descriptions, 8 of 16 French), a decoder naming the artist the picture suggests.
   config.data.caption.artist_swap = 0.1
+  # The same for the style: with the two-style hedge, a decoder read the runner-up for
+  # both ("between the Early Renaissance and the Early Renaissance") or named a third.
+  config.data.caption.style_swap = 0.1
   config.data.caption.vocab_size = 2048  # every merge of the demo's descriptions (~1,970)
   # The longest target is 55 tokens with that BPE (French; median 33, English 29) plus
   # BOS, language tag and EOS; at 40, 15% of the French targets lost their end.

@@ -24,10 +24,10 @@ HEDGE_SURE, HEDGE_PROBABLE = -1, -2
 # target left some present tags out (`data.caption.tag_drop`); the captioner's tag
 # tokens hold these instead of TAGS.
 CAPTION_TAGS = 'caption_tags'
-# Beside 'artist' in a training batch: the artist its caption target names, where the
-# target names another than the label (`data.caption.artist_swap`); the captioner's
-# artist token holds this one.
-CAPTION_ARTIST = 'caption_artist'
+# Beside 'style' / 'artist' in a training batch: the class its caption target names,
+# where the target names another than the label (`data.caption.style_swap` /
+# `artist_swap`); the captioner's style / artist token holds this one.
+CAPTION_STYLE, CAPTION_ARTIST = 'caption_style', 'caption_artist'
 # The period bins: [1400, 1425), ..., [2000, 2025); a year outside falls in the nearest.
 PERIOD_START, PERIOD_END, PERIOD_STEP = 1400, 2025, 25
 NUM_PERIOD_BINS = (PERIOD_END - PERIOD_START) // PERIOD_STEP

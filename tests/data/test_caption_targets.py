@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from artgan_tree import write_artemis_csv
-from wikiart_jax.core import (CAPTION_ARTIST, CAPTION_TAGS, HEDGE_PROBABLE, LANGUAGES,
-                              STYLE_HEDGE, STYLES)
+from wikiart_jax.core import (CAPTION_ARTIST, CAPTION_STYLE, CAPTION_TAGS, HEDGE_PROBABLE,
+                              LANGUAGES, STYLE_HEDGE, STYLES)
 from wikiart_jax.data import caption_targets
 from wikiart_jax.data import metadata
 from wikiart_jax.text import prompts
@@ -276,4 +276,29 @@ def test_artist_swap_names_another_artist_in_the_target_and_its_artist_token(set
   cfg = ml_collections.ConfigDict(dict(tokenizer='', max_len=40, languages=['en'],
                                        artemis_csv='', artemis_ratio=0.0, artist_swap=0.2))
   assert caption_targets.make_transform(cfg, vocab, folder).artist_swap == 0.0
-  assert caption_targets.make_transform(cfg, vocab, folder, artist_token=True).artist_swap == 0.2
+  assert caption_targets.make_transform(cfg, vocab, folder, class_tokens=True).artist_swap == 0.2
+
+
+def test_style_swap_names_another_style_in_the_target_and_its_style_token(setup):
+  vocab, _, tok = setup
+  transform = caption_targets.CaptionTransform(vocab, tok, max_len=64, languages=['en'],
+                                               style_swap=0.5, hedge_ratio=0.5)
+  rng = np.random.default_rng(1)
+  example = _example(vocab, year=np.int32(-1))
+  true = vocab.style.index('Impressionism')
+  swapped = []
+  for _ in range(60):
+    out = transform.random_map(example, rng)
+    style, hedge = int(out[CAPTION_STYLE]), int(out[STYLE_HEDGE])
+    assert int(out['style']) == true  # the label stays
+    assert hedge != style  # a two-style hedge's runner-up is another than the token's
+    text = _decoded(tok, out)
+    if hedge < 0:  # stated or "probably": one of the references of the token's style
+      refs = references.hedged_references(
+          vocab.style[style], 'Claude Monet', 'landscape',
+          style_level='sure' if hedge == -1 else 'probable')['en']
+      assert text in refs, text
+    swapped.append(style != true)
+  assert 0.3 < np.mean(swapped) < 0.7
+  assert CAPTION_STYLE not in caption_targets.CaptionTransform(
+      vocab, tok, max_len=64).random_map(example, rng)

@@ -19,11 +19,11 @@ target at that rate, and 'caption_tags' (float32 [num_tags], core.CAPTION_TAGS)
 holds the tags it kept, for the captioner's tag tokens: the decoder then sees
 pictures that show a tag its tokens do not hold, and learns to name only theirs
 (at inference they hold the tag head's choice, which may miss what the picture
-shows). With `artist_swap` > 0 (a captioner whose artist token is the head's first
-choice) that share of the targets names a random other artist, which
-'caption_artist' (int32, core.CAPTION_ARTIST) gives the artist token: the decoder
-learns to name the artist its token holds, not the one the picture's style
-suggests.
+shows). With `style_swap` / `artist_swap` > 0 (a captioner whose style and artist
+tokens are the heads' first choices) that share of the targets names a random
+other style / artist, which 'caption_style' / 'caption_artist' (int32,
+core.CAPTION_STYLE / CAPTION_ARTIST) give those tokens: the decoder learns to
+name the class its token holds, not the one the picture suggests.
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ from typing import Mapping, Sequence
 import grain
 import numpy as np
 
-from wikiart_jax.core import (CAPTION_ARTIST, CAPTION_TAGS, HEDGE_PROBABLE, HEDGE_SURE,
-                              LANGUAGES, STYLE_HEDGE, TAGS)
+from wikiart_jax.core import (CAPTION_ARTIST, CAPTION_STYLE, CAPTION_TAGS, HEDGE_PROBABLE,
+                              HEDGE_SURE, LANGUAGES, STYLE_HEDGE, TAGS)
 from wikiart_jax.text import prompts
 from wikiart_jax.text import references
 from wikiart_jax.text import tokenizer as tokenizer_lib
@@ -60,7 +60,7 @@ class CaptionTransform(grain.transforms.RandomMap):
                artemis_ratio: float = 0.0, drop_text: bool = True,
                blip2: prompts.Framing | None = None, hedge_ratio: float = 0.0,
                language_weights: Sequence[float] = (), tag_drop: float = 0.0,
-               artist_swap: float = 0.0):
+               style_swap: float = 0.0, artist_swap: float = 0.0):
     if max_len < 3:
       raise ValueError(f'caption max_len must be >= 3 (BOS, a token, EOS), got {max_len}')
     unknown = set(languages) - set(LANGUAGES)
@@ -90,10 +90,12 @@ class CaptionTransform(grain.transforms.RandomMap):
     if not 0.0 <= tag_drop < 1.0:
       raise ValueError(f'data.caption.tag_drop must be in [0, 1), got {tag_drop}')
     self.tag_drop = float(tag_drop)
-    if not 0.0 <= artist_swap < 1.0 or (artist_swap and len(vocab.artist) < 2):
-      raise ValueError('data.caption.artist_swap must be in [0, 1) (0 with fewer than two '
-                       f'artists), got {artist_swap}')
-    self.artist_swap = float(artist_swap)
+    for name, rate, classes in (('style_swap', style_swap, vocab.style),
+                                ('artist_swap', artist_swap, vocab.artist)):
+      if not 0.0 <= rate < 1.0 or (rate and len(classes) < 2):
+        raise ValueError(f'data.caption.{name} must be in [0, 1) (0 with fewer than two '
+                         f'classes), got {rate}')
+    self.style_swap, self.artist_swap = float(style_swap), float(artist_swap)
     # Each image has a handful of possible targets, seen again every epoch: tokenise
     # each once (about a quarter of the demo's input-pipeline time otherwise).
     self._encoded: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
@@ -166,13 +168,15 @@ class CaptionTransform(grain.transforms.RandomMap):
       if self.tag_drop and facts.tags:
         facts = facts._replace(tags=tuple(t for t in facts.tags
                                           if rng.random() >= self.tag_drop))
-      artist = int(element['artist'])
+      style, artist = int(element['style']), int(element['artist'])
+      if self.style_swap and rng.random() < self.style_swap:
+        style = _other(style, len(self.vocab.style), rng)
+        facts = facts._replace(style=self.vocab.style[style])
       if self.artist_swap and artist >= 0 and rng.random() < self.artist_swap:
-        artist = int(rng.integers(len(self.vocab.artist) - 1))
-        artist += artist >= int(element['artist'])  # any artist but the label's
+        artist = _other(artist, len(self.vocab.artist), rng)
         facts = facts._replace(artist=self.vocab.artist_names[artist],
                                artist_fr=self.vocab.artist_name(artist, 'fr'))
-      level, second, hedge = self._hedge(int(element['style']), rng)
+      level, second, hedge = self._hedge(style, rng)
       text = references.sample_target(facts.style, facts.artist, facts.genre, rng=rng,
                                       lang=lang, artist_fr=facts.artist_fr,
                                       utterances=self.artemis.get(path, ()),
@@ -184,6 +188,8 @@ class CaptionTransform(grain.transforms.RandomMap):
                caption_lang=np.int32(LANGUAGES.index(lang)))
     if self.hedge_ratio:
       out[STYLE_HEDGE] = np.int32(HEDGE_SURE if facts is None else hedge)
+    if self.style_swap:
+      out[CAPTION_STYLE] = np.int32(style if facts is not None else -1)
     if self.artist_swap:
       out[CAPTION_ARTIST] = np.int32(artist if facts is not None else -1)
     if self.tag_drop and TAGS in element:
@@ -199,21 +205,26 @@ class CaptionTransform(grain.transforms.RandomMap):
       return 'sure', None, HEDGE_SURE
     if rng.random() < 0.25:  # one word more; naming the runner-up is the harder to learn
       return 'probable', None, HEDGE_PROBABLE
-    other = int(rng.integers(len(self.vocab.style) - 1))
-    other += other >= style  # any style but the first
+    other = _other(style, len(self.vocab.style), rng)
     return 'two', self.vocab.style[other], other
+
+
+def _other(label: int, num_classes: int, rng: np.random.Generator) -> int:
+  """A uniformly drawn class other than `label`."""
+  other = int(rng.integers(num_classes - 1))
+  return other + (other >= label)
 
 
 def make_transform(caption_config, vocab, tokenizer,
                    blip2: prompts.Framing | None = None,
                    hedging: bool = False, tag_tokens: bool = False,
-                   artist_token: bool = False) -> CaptionTransform:
+                   class_tokens: bool = False) -> CaptionTransform:
   """The CaptionTransform of `config.data.caption` (max_len, languages, artemis_*);
   `blip2` for a BLIP-2 captioner's label prompts; `hedging` for a captioner with a
   style-hedge token (without one, `hedge_ratio` is not used); `tag_tokens` for one
   whose context holds the tags (without, `tag_drop` is not used); `artist_token` for
-  one whose context holds the artist head's first choice (without, `artist_swap` is
-  not used)."""
+  one whose context holds the style and artist heads' first choices (without,
+  `style_swap` and `artist_swap` are not used)."""
   artemis = (references.load_artemis(caption_config.artemis_csv)
              if caption_config.artemis_csv else None)
   return CaptionTransform(vocab, tokenizer, max_len=caption_config.max_len,
@@ -223,5 +234,6 @@ def make_transform(caption_config, vocab, tokenizer,
                           blip2=blip2,
                           hedge_ratio=caption_config.get('hedge_ratio', 0.0) if hedging else 0.0,
                           tag_drop=caption_config.get('tag_drop', 0.0) if tag_tokens else 0.0,
-                          artist_swap=(caption_config.get('artist_swap', 0.0) if artist_token
+                          style_swap=caption_config.get('style_swap', 0.0) if class_tokens else 0.0,
+                          artist_swap=(caption_config.get('artist_swap', 0.0) if class_tokens
                                        else 0.0))

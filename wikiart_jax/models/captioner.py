@@ -206,10 +206,10 @@ def has_tag_tokens(model_config) -> bool:
           and bool(section.get('content_tokens', True)))
 
 
-def has_artist_token(model_config) -> bool:
-  """Whether the configured captioner's context holds the artist head's first choice
-  (one-hot label tokens), so its training targets name another artist at
-  `data.caption.artist_swap`."""
+def has_class_tokens(model_config) -> bool:
+  """Whether the configured captioner's context holds the heads' first choices
+  (one-hot label tokens), so its training targets name another style / artist at
+  `data.caption.style_swap` / `artist_swap`."""
   section = model_config.caption_decoder
   return (model_config.captioner in ('git', 'prefix') and bool(section.label_tokens)
           and bool(section.get('label_tokens_top1', False)))

@@ -111,7 +111,7 @@ def _train_iter(config, workdir: str, run: RunSetup):
         factory.caption_source(config, run.info.vocab, workdir), blip2=run.blip2,
         hedging=captioner_lib.has_style_hedge(config.model),
         tag_tokens=captioner_lib.has_tag_tokens(config.model),
-        artist_token=captioner_lib.has_artist_token(config.model))
+        class_tokens=captioner_lib.has_class_tokens(config.model))
     # Load it here: transformers' lazy imports are not safe from grain's threads.
     assert caption_transform.tokenizer is not None
   return pipeline.make_train_iter(

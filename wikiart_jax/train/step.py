@@ -19,7 +19,8 @@ import numpy as np
 import optax
 from flax import nnx
 
-from wikiart_jax.core import CAPTION_ARTIST, CAPTION_TAGS, PERIOD, STYLE_HEDGE, TAGS, TAGS_MASK, TASKS
+from wikiart_jax.core import (CAPTION_ARTIST, CAPTION_STYLE, CAPTION_TAGS, PERIOD, STYLE_HEDGE,
+                              TAGS, TAGS_MASK, TASKS)
 from wikiart_jax.models import captioner as captioner_lib
 from wikiart_jax.models import parts as parts_lib
 from wikiart_jax.parallel import sharding
@@ -50,6 +51,7 @@ def train_metrics_class(tasks, captioning: bool):
       loss_only=[TAGS] if TAGS in tasks else [])
 
 
+_CAPTION_LABELS = {'style': CAPTION_STYLE, 'artist': CAPTION_ARTIST}
 _SURE_LOGIT = 20.0  # sigmoid(20) = 1 - 2e-9: a tag the labels say is there
 
 
@@ -68,9 +70,9 @@ def content_from_labels(outputs: dict, batch: dict, *, classes: bool = False) ->
   style than the head's, 0.9% with the labels' rows.
 
   The tag tokens hold `batch[CAPTION_TAGS]` where present: the tags a target that
-  left some out (`data.caption.tag_drop`) may name; the artist token (with
-  `classes`) `batch[CAPTION_ARTIST]`: the artist a target names
-  (`data.caption.artist_swap`).
+  left some out (`data.caption.tag_drop`) may name; with `classes`, the style and
+  artist tokens `batch[CAPTION_STYLE]` / `batch[CAPTION_ARTIST]`: the class a
+  target names (`data.caption.style_swap` / `artist_swap`).
   """
   out = dict(outputs)
   if classes and STYLE_HEDGE in batch:  # how surely the target words the style
@@ -78,7 +80,7 @@ def content_from_labels(outputs: dict, batch: dict, *, classes: bool = False) ->
   if classes:
     for task in TASKS:
       if task in outputs and task in batch:
-        labels = batch.get(CAPTION_ARTIST, batch[task]) if task == 'artist' else batch[task]
+        labels = batch.get(_CAPTION_LABELS.get(task), batch[task])
         one_hot = jax.nn.one_hot(jnp.maximum(labels, 0), outputs[task].shape[-1])
         out[task] = jnp.where((labels >= 0)[:, None], (2 * one_hot - 1) * _SURE_LOGIT,
                               outputs[task]).astype(outputs[task].dtype)
