@@ -110,9 +110,44 @@ class _Zygote:
         return subprocess.CompletedProcess(cmd, os.waitstatus_to_exitcode(status),
                                            f_out.read(), f_err.read())
 
+  def start(self, cmd) -> 'ForkedLaunch':
+    """Forks `cmd` (launch.py ...) and returns at once, its output discarded; the zygote
+    serves nothing else until the returned launch has been waited for."""
+    self.proc.stdin.write(json.dumps({'argv': cmd[1:], 'cwd': ROOT, 'stdout': os.devnull,
+                                      'stderr': os.devnull}) + '\n')
+    self.proc.stdin.flush()
+    return ForkedLaunch(self, self._read()['pid'])
+
   def close(self):
     self.proc.stdin.close()
     self.proc.wait()
+
+
+class ForkedLaunch:
+  """The part of `subprocess.Popen` the tests use, for a launch forked by the zygote."""
+
+  def __init__(self, zygote: _Zygote, pid: int):
+    self._zygote, self.pid, self.returncode = zygote, pid, None
+
+  def poll(self) -> int | None:
+    """The exit code once the launch has ended (the zygote has reaped it), else None."""
+    if self.returncode is None:
+      try:
+        status = self._zygote._read(timeout=0)['status']  # pylint: disable=protected-access
+      except subprocess.TimeoutExpired:
+        return None
+      self.returncode = os.waitstatus_to_exitcode(status)
+    return self.returncode
+
+  def send_signal(self, sig: int) -> None:
+    if self.returncode is None:
+      os.kill(self.pid, sig)
+
+  def wait(self) -> int:
+    if self.returncode is None:
+      status = self._zygote._read()['status']  # pylint: disable=protected-access
+      self.returncode = os.waitstatus_to_exitcode(status)
+    return self.returncode
 
 
 _zygote = None
@@ -129,6 +164,21 @@ def run_launch_py(cmd, timeout) -> subprocess.CompletedProcess:
   if _zygote is None or _zygote.proc.poll() is not None:
     _zygote = _Zygote()
   return _zygote.run(cmd, timeout)
+
+
+def start_launch(workdir, *overrides, config=TINY):
+  """Starts launch.py as `launch` does and returns at once, its output discarded: a
+  `subprocess.Popen` or, forked from the zygote, a ForkedLaunch (poll, send_signal, wait).
+  Wait for it before the next launch on this worker."""
+  global _zygote
+  cmd = [sys.executable, os.path.join(ROOT, 'launch.py'), *config, f'--workdir={workdir}',
+         *overrides]
+  if os.environ.get('WIKIART_TEST_PLAIN_LAUNCH'):
+    return subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env=subprocess_env())
+  if _zygote is None or _zygote.proc.poll() is not None:
+    _zygote = _Zygote()
+  return _zygote.start(cmd)
 
 
 def launch(workdir, *overrides, check=True, timeout=600, config=TINY):
@@ -168,6 +218,11 @@ def read_tensorboard(workdir):
 
 def params_at(workdir, step):
   """The parameters saved at `step`, as {path: numpy array}."""
+  return params_at_steps(workdir, [step])[0]
+
+
+def params_at_steps(workdir, steps):
+  """params_at for each of `steps` (the model built once)."""
   import jax  # pylint: disable=g-import-not-at-top
   from wikiart_jax import checkpointing  # pylint: disable=g-import-not-at-top
   from wikiart_jax import factory  # pylint: disable=g-import-not-at-top
@@ -177,9 +232,13 @@ def params_at(workdir, step):
   import demo  # pylint: disable=g-import-not-at-top
   vocab = metadata.Vocabularies.from_json(os.path.join(workdir, 'vocab.json'))
   model = factory.build_model(demo.get_config('tiny'), vocab)
-  params = checkpointing.restore_params_into(workdir, model, sharding.make_mesh(), step)[0].params
-  return {stages.path_name(p): np.asarray(v)
-          for p, v in jax.tree_util.tree_flatten_with_path(params)[0]}
+  mesh = sharding.make_mesh()
+  out = []
+  for step in steps:
+    params = checkpointing.restore_params_into(workdir, model, mesh, step)[0].params
+    out.append({stages.path_name(p): np.asarray(v)
+                for p, v in jax.tree_util.tree_flatten_with_path(params)[0]})
+  return out
 
 
 def randomize(module, seed=0, scale=0.5):

@@ -88,8 +88,8 @@ def test_text_longer_than_position_table_is_refused():
                                    num_heads=2, mlp_dim=16, max_position_embeddings=4),
                          rngs=nnx.Rngs(0))
   images = jnp.zeros((1, 16, 16, 3))
-  logits, _ = model(jnp.ones((1, 4), jnp.int32), images=images)  # exactly fits
+  logits, _ = _run(model, jnp.ones((1, 4), jnp.int32), images=images)  # exactly fits
   assert logits.shape == (1, 5 + 4, 11)  # CLS + 2x2 patches, then the text
   assert bool(jnp.isfinite(logits).all())
   with pytest.raises(ValueError, match='5 text tokens exceeds max_position_embeddings=4'):
-    model(jnp.ones((1, 5), jnp.int32), images=images)
+    _run(model, jnp.ones((1, 5), jnp.int32), images=images)  # refused while tracing

@@ -75,7 +75,8 @@ def test_teacher_forcing_is_causal_and_trains_the_backbone(kind):
   np.testing.assert_allclose(logits[:, :4], changed[:, :4], atol=1e-6)  # no peeking ahead
   assert not np.allclose(logits[:, 4], changed[:, 4])
   mask = jnp.ones_like(ids)
-  grad = jax.grad(lambda t: cap.caption_loss(model(t, ids), ids, mask)[0])(tokens)
+  # Jitted: one compile instead of every primitive of the backward pass compiled eagerly.
+  grad = jax.jit(jax.grad(lambda t: cap.caption_loss(model(t, ids), ids, mask)[0]))(tokens)
   assert float(jnp.abs(grad).sum()) > 0
   # Dropout is on when not deterministic and reads its keys from the call.
   a = model(tokens, ids, deterministic=False, rngs=nnx.Rngs(dropout=1))
@@ -90,13 +91,16 @@ def test_cached_decoding_equals_teacher_forcing(kind, image_tokens):
   tokens = model.condition(jax.random.normal(jax.random.key(1), (2, 17, 24)))  # CLS + 4x4
   assert tokens.shape[1] == {'all': 17, 'grid2': 5, 'cls': 1}[image_tokens]
   ids = jnp.asarray(_ids()) % 41
-  full = model(tokens, ids)
+  # Jitted, as generation runs them: a compile each instead of eager primitives.
+  full = jax.jit(model.__call__)(tokens, ids)
   cache = model.init_cache(2, tokens.shape[1], 8)
-  logits, cache = model.prefill(ids[:, :2], cache, context=tokens)
+  prefill = jax.jit(lambda ids, cache, context: model.prefill(ids, cache, context=context))
+  logits, cache = prefill(ids[:, :2], cache, tokens)
   assert logits.shape == (2, 1, 41)  # the prompt's last position: what decoding reads
   np.testing.assert_allclose(logits[:, 0], full[:, 1], atol=1e-5)
+  decode_step = jax.jit(model.decode_step)
   for t in range(2, 6):
-    logits, cache = model.decode_step(ids[:, t:t + 1], cache)
+    logits, cache = decode_step(ids[:, t:t + 1], cache)
     np.testing.assert_allclose(logits[:, 0], full[:, t], atol=1e-5)
 
 
@@ -245,7 +249,7 @@ def test_label_tokens_embed_the_heads_predictions_without_moving_them():
     merged = nnx.merge(graphdef, params)
     return cap.caption_loss(merged(merged.condition(tokens, logits), ids), ids,
                             jnp.ones_like(ids))[0]
-  to_logits, to_params = jax.grad(loss, argnums=(0, 1))(logits, params)
+  to_logits, to_params = jax.jit(jax.grad(loss, argnums=(0, 1)))(logits, params)
   to_tables = to_params['label_tokens']
   assert all(float(jnp.abs(g).sum()) == 0 for g in jax.tree.leaves(to_logits))
   assert all(float(jnp.abs(g).sum()) > 0 for g in jax.tree.leaves(to_tables))

@@ -21,7 +21,9 @@ from conftest import ROOT
 from conftest import TINY
 from conftest import launch
 from conftest import params_at
+from conftest import params_at_steps
 from conftest import read_metrics
+from conftest import start_launch
 from conftest import subprocess_env
 
 
@@ -45,7 +47,7 @@ def test_stages_switch_inside_a_run_and_survive_a_resume(tmp_path):
   proc = launch(workdir, '--config.train.num_steps=6', *stage_args)
   assert 'Resuming from the checkpoint at step 4' in proc.stdout
   assert 'stage 2/2 from step 4' in proc.stderr + proc.stdout
-  step2, step4, step6 = (params_at(workdir, s) for s in (2, 4, 6))
+  step2, step4, step6 = params_at_steps(workdir, (2, 4, 6))
   for name in step2:
     heads = name.startswith('heads/')
     last_block = name.startswith(('backbone/layers/3/', 'backbone/layernorm/'))
@@ -57,20 +59,22 @@ def test_stages_switch_inside_a_run_and_survive_a_resume(tmp_path):
 
 def test_sigkill_then_restart_resumes(tmp_path):
   workdir = str(tmp_path)
-  cmd = [sys.executable, os.path.join(ROOT, 'launch.py'), *TINY, f'--workdir={workdir}',
-         '--config.train.num_steps=400', '--config.train.eval_every=2']
-  proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.DEVNULL, env=subprocess_env())
-  ckpt_dir = os.path.join(workdir, 'checkpoints')
-  deadline = time.time() + 300
-  while time.time() < deadline and proc.poll() is None:
-    steps = [d for d in os.listdir(ckpt_dir) if d.isdigit()] if os.path.isdir(ckpt_dir) else []
-    if len(steps) >= 2:
-      break
-    time.sleep(0.2)
-  assert proc.poll() is None, 'training ended before it could be killed'
-  proc.send_signal(signal.SIGKILL)
-  proc.wait()
+  proc = start_launch(workdir, '--config.train.num_steps=400', '--config.train.eval_every=2')
+  try:
+    ckpt_dir = os.path.join(workdir, 'checkpoints')
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None:
+      steps = [d for d in os.listdir(ckpt_dir) if d.isdigit()] if os.path.isdir(ckpt_dir) else []
+      if len(steps) >= 2:
+        break
+      time.sleep(0.2)
+    assert proc.poll() is None, 'training ended before it could be killed'
+    proc.send_signal(signal.SIGKILL)
+  finally:
+    if proc.poll() is None:
+      proc.send_signal(signal.SIGKILL)  # (a failed wait above): no run left behind
+    proc.wait()
+  assert proc.returncode == -signal.SIGKILL
   killed_at = max(int(d) for d in os.listdir(ckpt_dir) if d.isdigit())
   assert killed_at < 400
   total = killed_at + 4
@@ -176,7 +180,7 @@ def test_the_recipe_freezes_the_backbone_then_trains_it_at_its_own_rate(tmp_path
          '--config.train.eval_every=1', '--config.train.learning_rate=1e-2',
          '--config.train.backbone_learning_rate=1e-4', '--config.train.stage_warmup_steps=0',
          '--config.train.weight_decay=0')
-  step1, step2, step3 = (params_at(workdir, s) for s in (1, 2, 3))
+  step1, step2, step3 = params_at_steps(workdir, (1, 2, 3))
   for name in step1:
     if name.startswith('backbone/'):
       assert np.array_equal(step1[name], step2[name]), name  # stage 1: frozen, bit for bit
