@@ -51,6 +51,7 @@ def get_config() -> ml_collections.ConfigDict:
   data.worker_count = 0  # grain worker processes (0 = in the main process)
   data.artist_balance_alpha = 0.0  # sample weight 1/count**alpha for the artist task; 0 = off
   data.shuffle_seed = 0
+  data.class_count_charts = True  # prepare draws class_counts_<task>.png (~1 s of CPU; the JSON tables always)
   data.caption = ml_collections.ConfigDict()
   data.caption.max_len = 48  # BOS + language tag + sentence + EOS, padded
   data.caption.languages = ('en', 'fr')  # one drawn per training example

@@ -107,4 +107,5 @@ def get_config(runlocal: str = ''):
     # Figures cost more than the tiny model's evaluation; the session's trained workdir
     # (tests/conftest.py) and the plots' own tests draw them.
     config.eval.confusion_figures = False
+    config.data.class_count_charts = False
   return config

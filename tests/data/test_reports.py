@@ -34,3 +34,9 @@ def test_write_reports_rewrites_from_the_metadata(built):
   report = reports.write_reports(path)
   assert report['num_classes']['style'] == 27
   assert os.path.exists(os.path.join(path, 'class_counts_style.png'))
+  # Without the charts (data.class_count_charts=False): the tables, the report, no PNG.
+  os.remove(os.path.join(path, 'class_counts_style.png'))
+  os.remove(os.path.join(path, 'class_counts_style.json'))
+  assert reports.write_reports(path, charts=False)['num_classes']['style'] == 27
+  assert os.path.exists(os.path.join(path, 'class_counts_style.json'))
+  assert not os.path.exists(os.path.join(path, 'class_counts_style.png'))

@@ -109,8 +109,8 @@ def test_captioner_trains_evaluates_and_describes(tmp_path):
          f'--config.predict.output={output}', config=config)
   records = [json.loads(line) for line in output.read_text().splitlines()]
   assert len(records) == len(images)
-  # Every record: the composed and the learned descriptions (shown or, naming another
-  # artist than the head's, withheld), and no shown text names an artist but the head's.
+  # Every record: the composed and the learned descriptions (shown or, naming a fact the
+  # model does not have, withheld), and no shown text names an artist but the head's.
   vocab = dataset.load_info(demo.get_config('tiny_caption'), workdir).vocab
   reader = mentions.MentionReader.of(vocab)
   for record in records:

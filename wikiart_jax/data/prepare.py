@@ -176,7 +176,7 @@ def _build(config, workdir: str, path: str, finish: bool, make_tag_scorer) -> No
   if not written:
     tags = gather_tag_targets(config, workdir, make_tag_scorer)
     _make_builder(config, workdir, tags).download_and_prepare()
-  reports.write_reports(path)
+  reports.write_reports(path, charts=config.data.get('class_count_charts', True))
 
 
 def _check_reusable(config, workdir: str, path: str) -> None:

@@ -2,8 +2,9 @@
 
 `prepare_report.json` holds the counts, the skipped files with their reasons and
 the split conflicts; per task, `class_counts_<task>.json` and a stacked
-train/val bar chart `class_counts_<task>.png`. The report is written last and
-whole: it marks the build finished (`dataset.is_prepared`).
+train/val bar chart `class_counts_<task>.png` (unless `charts` is off:
+`data.class_count_charts`). The report is written last and whole: it marks the
+build finished (`dataset.is_prepared`).
 """
 
 import json
@@ -14,8 +15,9 @@ from wikiart_jax import plots
 from wikiart_jax.data import dataset
 
 
-def write_reports(path: str) -> dict:
-  """Writes prepare_report.json and the per-task class-count JSON + PNG; returns the report."""
+def write_reports(path: str, charts: bool = True) -> dict:
+  """Writes prepare_report.json and the per-task class-count JSON (+ PNG with
+  `charts`); returns the report."""
   info = dataset.info_from_dir(path)
   meta = dataset.read_metadata(path)
   skipped = meta.get('skipped', [])
@@ -38,7 +40,7 @@ def write_reports(path: str) -> dict:
     with open(os.path.join(path, f'class_counts_{task}.json'), 'w',
               encoding='utf-8') as f:
       json.dump(table, f, ensure_ascii=False, indent=1)
-    if task_names:
+    if task_names and charts:
       figure = plots.class_counts_figure(
           {split: c['counts'] for split, c in per_split.items()}, task_names,
           title=f'WikiArt {task}: images per class ({len(task_names)} classes)')
