@@ -222,7 +222,7 @@ def make_transform(caption_config, vocab, tokenizer,
   """The CaptionTransform of `config.data.caption` (max_len, languages, artemis_*);
   `blip2` for a BLIP-2 captioner's label prompts; `hedging` for a captioner with a
   style-hedge token (without one, `hedge_ratio` is not used); `tag_tokens` for one
-  whose context holds the tags (without, `tag_drop` is not used); `artist_token` for
+  whose context holds the tags (without, `tag_drop` is not used); `class_tokens` for
   one whose context holds the style and artist heads' first choices (without,
   `style_swap` and `artist_swap` are not used)."""
   artemis = (references.load_artemis(caption_config.artemis_csv)
