@@ -244,16 +244,21 @@ def test_tag_drop_leaves_tags_out_of_the_target_and_its_tag_tokens(setup):
     caption_targets.CaptionTransform(vocab, tok, max_len=64, tag_drop=1.0)
 
 
-def test_make_transform_drops_tags_only_for_a_captioner_with_tag_tokens(setup):
+@pytest.mark.parametrize('field, reader', [('tag_drop', 'tag_tokens'),
+                                           ('artist_swap', 'class_tokens'),
+                                           ('style_swap', 'class_tokens')])
+def test_make_transform_draws_only_for_a_captioner_whose_context_reads_them(setup, field,
+                                                                             reader):
   vocab, folder, _ = setup
   cfg = ml_collections.ConfigDict(dict(tokenizer='', max_len=40, languages=['en'],
-                                       artemis_csv='', artemis_ratio=0.0, tag_drop=0.3))
-  assert caption_targets.make_transform(cfg, vocab, folder).tag_drop == 0.0
-  assert caption_targets.make_transform(cfg, vocab, folder, tag_tokens=True).tag_drop == 0.3
+                                       artemis_csv='', artemis_ratio=0.0, **{field: 0.3}))
+  assert getattr(caption_targets.make_transform(cfg, vocab, folder), field) == 0.0
+  assert getattr(caption_targets.make_transform(cfg, vocab, folder, **{reader: True}),
+                 field) == 0.3
 
 
 def test_artist_swap_names_another_artist_in_the_target_and_its_artist_token(setup):
-  vocab, folder, tok = setup
+  vocab, _, tok = setup
   transform = caption_targets.CaptionTransform(vocab, tok, max_len=64, languages=['en'],
                                                artist_swap=0.5)
   rng = np.random.default_rng(0)
@@ -273,10 +278,6 @@ def test_artist_swap_names_another_artist_in_the_target_and_its_artist_token(set
   assert int(transform.random_map({**example, 'style': np.int32(-1)}, rng)[CAPTION_ARTIST]) == -1
   with pytest.raises(ValueError, match='artist_swap'):
     caption_targets.CaptionTransform(vocab, tok, max_len=64, artist_swap=1.0)
-  cfg = ml_collections.ConfigDict(dict(tokenizer='', max_len=40, languages=['en'],
-                                       artemis_csv='', artemis_ratio=0.0, artist_swap=0.2))
-  assert caption_targets.make_transform(cfg, vocab, folder).artist_swap == 0.0
-  assert caption_targets.make_transform(cfg, vocab, folder, class_tokens=True).artist_swap == 0.2
 
 
 def test_style_swap_names_another_style_in_the_target_and_its_style_token(setup):
