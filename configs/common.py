@@ -173,6 +173,7 @@ def get_config() -> ml_collections.ConfigDict:
   config.eval.caption.num_beams = 4
   config.eval.caption.length_penalty = 1.0
   config.eval.caption.top_p = 0.9
+  config.eval.caption.no_repeat_ngram = 0  # n > 0: no n-gram of tokens written twice (transformers' no_repeat_ngram_size)
   config.eval.caption.clip_from = ''  # CLIP ('hf:<id>' or folder) for CLIPScore; '' = skip
 
   config.predict = ml_collections.ConfigDict()

@@ -123,6 +123,24 @@ def test_banned_tokens_equal_transformers_bad_words(gpt2_pair, method):
   assert not np.isin(got, banned).any()
 
 
+@pytest.mark.parametrize('method,n', [('greedy', 1), ('greedy', 2), ('greedy', 3),
+                                      ('beam', 2), ('beam', 3)])
+def test_no_repeat_ngram_equals_transformers(gpt2_pair, method, n):
+  ref, ours = gpt2_pair
+  ids = _prompt(seed=26)  # rows that, left free, repeat a trigram both ways
+  beams = dict(num_beams=3) if method == 'beam' else {}
+  free = _hf(ref, ids, 30, eos_token_id=None, pad_token_id=0, **beams)
+  want = _hf(ref, ids, 30, eos_token_id=None, pad_token_id=0, no_repeat_ngram_size=n, **beams)
+  assert not np.array_equal(free, want)  # the untied random model does repeat itself
+  got = np.asarray(gen.generate(ours, ids, max_new_tokens=30, eos_id=-1, pad_id=0,
+                                method=method, no_repeat_ngram=n, **beams))
+  np.testing.assert_array_equal(got, want)
+  for row in np.concatenate([ids, got], axis=1).tolist():  # no generated token repeats one
+    for end in range(ids.shape[1], len(row)):
+      earlier = {tuple(row[i:i + n]) for i in range(end - n + 1)}
+      assert tuple(row[end - n + 1:end + 1]) not in earlier
+
+
 def _greedy_without_cache(forward, ids, steps):
   """Reference: a full causal forward pass over the whole sequence for every new token.
 

@@ -115,7 +115,8 @@ class CaptionWriter:
         self._split, ids, attention_mask=mask, context=condition,
         max_new_tokens=budget, eos_id=eos, pad_id=pad,
         method=cfg.method, num_beams=cfg.num_beams, length_penalty=cfg.length_penalty,
-        top_p=cfg.top_p, logit_bias=self._bias)
+        top_p=cfg.top_p, logit_bias=self._bias,
+        no_repeat_ngram=cfg.get('no_repeat_ngram', 0))
     return generate.decode_texts(np.asarray(out), self.tokenizer, eos)
 
 

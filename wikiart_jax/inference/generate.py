@@ -7,7 +7,8 @@ once. The loop ends when every row has emitted EOS or `max_new_tokens` are out;
 after EOS a row emits `pad_id`. Output: int32 [B, max_new_tokens]. A `logit_bias`
 [V] is added to every step's scores before any method chooses (-1e9 bans a
 token, as transformers' `bad_words_ids` does: the captioner's digits and title
-quotes).
+quotes); `no_repeat_ngram` n > 0 bans any token that would repeat an n-gram of
+the row's prompt and text so far, as transformers' `no_repeat_ngram_size`.
 
 Any model with the text models' decoding interface (models/kv_cache.py:
 `init_cache`, `prefill`, `decode_step`) generates here: our GPT-2 alone (prompt
@@ -56,6 +57,24 @@ def _biased(scores, bias):
   return scores if bias is None else scores.astype(jnp.float32) + bias
 
 
+def _repeat_bans(history, length, n: int, vocab_size: int):
+  """[R, V] -1e9 on the tokens that would close an n-gram already in each row's
+  `history` [R, H] (its first `length` columns written), else 0."""
+  rows, width = history.shape
+  starts = jnp.arange(width - n + 1)
+  if n == 1:  # every token written so far
+    match = jnp.broadcast_to((starts < length)[None], history.shape)
+  else:  # the row's last n - 1 tokens against every earlier window of n - 1 tokens
+    last = jax.lax.dynamic_slice_in_dim(history, jnp.maximum(length - (n - 1), 0), n - 1,
+                                        axis=1)
+    windows = jnp.stack([history[:, i:i + width - n + 1] for i in range(n - 1)], axis=-1)
+    match = jnp.all(windows == last[:, None, :], axis=-1)
+    match &= (starts + n - 1 < length)[None] & (length >= n - 1)
+  follow = history[:, n - 1:]  # the token each window was followed by
+  banned = jnp.zeros((rows, vocab_size), bool).at[jnp.arange(rows)[:, None], follow].max(match)
+  return jnp.where(banned, _NEG, 0.0)
+
+
 def _step(model, token, cache):
   """Appends one token per row: (logits [B, V], cache)."""
   logits, cache = model.decode_step(token[:, None], cache)
@@ -85,12 +104,16 @@ class _Sampling:
 
 
 def _decode_loop(model, logits, cache, *, max_new_tokens, eos_id, pad_id, method, top_p,
-                 temperature, rng, bias):
+                 temperature, rng, bias, prompt, no_repeat_ngram):
   """Greedy or top-p sampling over the batch; stops when every row has ended."""
   b = logits.shape[0]
 
-  def choose(logits, key):
+  def choose(logits, key, tokens, t):
     logits = _biased(logits, bias)
+    if no_repeat_ngram:
+      history = jnp.concatenate([prompt, tokens], axis=1)
+      logits = logits + _repeat_bans(history, prompt.shape[1] + t, no_repeat_ngram,
+                                     logits.shape[-1])
     if method == 'greedy':
       return jnp.argmax(logits, axis=-1).astype(jnp.int32)
     filtered = _top_p_filter(logits / temperature, top_p)
@@ -98,7 +121,7 @@ def _decode_loop(model, logits, cache, *, max_new_tokens, eos_id, pad_id, method
 
   def body(c: _Sampling) -> _Sampling:
     rng, key = jax.random.split(c.rng)
-    token = jnp.where(c.done, pad_id, choose(c.logits, key))
+    token = jnp.where(c.done, pad_id, choose(c.logits, key, c.tokens, c.t))
     logits, cache = _step(model, token, c.cache)
     return _Sampling(t=c.t + 1, logits=logits, cache=cache,
                      tokens=c.tokens.at[:, c.t].set(token),
@@ -134,7 +157,7 @@ class _Beams:
 
 
 def _beam_loop(model, logits, cache, *, max_new_tokens, eos_id, pad_id, num_beams,
-               length_penalty, early_stopping, bias):
+               length_penalty, early_stopping, bias, prompt, no_repeat_ngram):
   """transformers' vectorised beam search with our cache; returns the best beam's tokens."""
   b, v = logits.shape
   k, keep = num_beams, 2 * num_beams
@@ -144,6 +167,10 @@ def _beam_loop(model, logits, cache, *, max_new_tokens, eos_id, pad_id, num_beam
   def body(c: _Beams) -> _Beams:
     t = c.t
     logp = _biased(jax.nn.log_softmax(c.logits.astype(jnp.float32), axis=-1), bias)
+    if no_repeat_ngram:
+      history = jnp.concatenate([jnp.repeat(prompt, k, axis=0),
+                                 c.running.reshape(b * k, -1)], axis=1)
+      logp = logp + _repeat_bans(history, prompt.shape[1] + t, no_repeat_ngram, v)
     logp = logp.reshape(b, k, v)
     scores = (logp + c.running_scores[:, :, None]).reshape(b, k * v)
     top_scores, top_index = jax.lax.top_k(scores, keep)
@@ -198,26 +225,29 @@ def _beam_loop(model, logits, cache, *, max_new_tokens, eos_id, pad_id, num_beam
 
 @functools.partial(jax.jit, static_argnames=(
     'graphdef', 'max_new_tokens', 'eos_id', 'pad_id', 'method', 'num_beams', 'length_penalty',
-    'early_stopping', 'top_p', 'temperature'))
+    'early_stopping', 'top_p', 'temperature', 'no_repeat_ngram'))
 def _generate(graphdef, state, input_ids, attention_mask, context, images, rng, bias, *,
               max_new_tokens, eos_id, pad_id, method, num_beams, length_penalty, early_stopping,
-              top_p, temperature):
+              top_p, temperature, no_repeat_ngram):
   model = nnx.merge(graphdef, state)
   logits, cache = _prefill(model, input_ids, attention_mask, context, images, max_new_tokens)
   if method == 'beam':
     return _beam_loop(model, logits, cache, max_new_tokens=max_new_tokens,
                       eos_id=eos_id, pad_id=pad_id, num_beams=num_beams,
-                      length_penalty=length_penalty, early_stopping=early_stopping, bias=bias)
+                      length_penalty=length_penalty, early_stopping=early_stopping, bias=bias,
+                      prompt=input_ids, no_repeat_ngram=no_repeat_ngram)
   return _decode_loop(model, logits, cache, max_new_tokens=max_new_tokens,
                       eos_id=eos_id, pad_id=pad_id, method=method, top_p=top_p,
-                      temperature=temperature, rng=rng, bias=bias)
+                      temperature=temperature, rng=rng, bias=bias, prompt=input_ids,
+                      no_repeat_ngram=no_repeat_ngram)
 
 
 def generate(model, input_ids, *, max_new_tokens: int, eos_id: int, pad_id: int,
              attention_mask=None, context=None, images=None, method: str = 'greedy',
              num_beams: int = 4, length_penalty: float = 1.0,
              early_stopping: bool | str = False, top_p: float = 0.9, temperature: float = 1.0,
-             rng: jax.Array | None = None, logit_bias=None) -> jax.Array:
+             rng: jax.Array | None = None, logit_bias=None,
+             no_repeat_ngram: int = 0) -> jax.Array:
   """Generates up to `max_new_tokens` tokens per row; int32 [B, max_new_tokens].
 
   Args:
@@ -241,6 +271,9 @@ def generate(model, input_ids, *, max_new_tokens: int, eos_id: int, pad_id: int,
     temperature: logits divisor of 'sample'.
     rng: PRNG key of 'sample'.
     logit_bias: [V] float added to every step's logits (-1e9 bans a token); None = none.
+    no_repeat_ngram: n > 0 bans a token that would repeat an n-gram of the row (its
+      prompt, padding included, and what it generated), as transformers'
+      `no_repeat_ngram_size`; 0 = none.
   """
   if method not in METHODS:
     raise ValueError(f'generation method must be one of {METHODS}, got {method!r}')
@@ -251,6 +284,8 @@ def generate(model, input_ids, *, max_new_tokens: int, eos_id: int, pad_id: int,
   if method == 'sample' and not (0.0 < top_p <= 1.0 and temperature > 0):
     raise ValueError(f'sampling needs 0 < top_p <= 1 and temperature > 0, got {top_p}, '
                      f'{temperature}')
+  if no_repeat_ngram < 0:
+    raise ValueError(f'no_repeat_ngram must be >= 0, got {no_repeat_ngram}')
   if context is not None and images is not None:
     raise ValueError('pass images or context, not both')
   input_ids = jnp.asarray(input_ids, jnp.int32)
@@ -265,7 +300,7 @@ def generate(model, input_ids, *, max_new_tokens: int, eos_id: int, pad_id: int,
                    max_new_tokens=max_new_tokens, eos_id=int(eos_id), pad_id=int(pad_id),
                    method=method, num_beams=int(num_beams), length_penalty=float(length_penalty),
                    early_stopping=early_stopping, top_p=float(top_p),
-                   temperature=float(temperature))
+                   temperature=float(temperature), no_repeat_ngram=int(no_repeat_ngram))
 
 
 def strip_after_eos(tokens, eos_id: int) -> list[list[int]]:
