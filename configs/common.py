@@ -61,6 +61,7 @@ def get_config() -> ml_collections.ConfigDict:
   data.caption.artemis_csv = ''  # optional ArtEmis CSV (art_style, painting, emotion, utterance)
   data.caption.artemis_ratio = 0.0  # share of English targets taken from ArtEmis
   data.caption.hedge_ratio = 0.0  # share of targets hedged, a quarter "probably", the rest two styles (only with hedge_style_sure)
+  data.caption.close_runner_up = 0.0  # share of two-style targets whose runner-up's name shares a word with the style (else any style)
   data.caption.tag_drop = 0.0  # each present tag left out of a target (and its tag tokens) at this rate (captioners with tag tokens)
   data.caption.style_swap = 0.0  # share of targets naming a random other style, which the style token then holds (one-hot label tokens)
   data.caption.artist_swap = 0.0  # the same for the artist

@@ -166,6 +166,40 @@ def test_hedged_targets_carry_their_style_level(setup):
     caption_targets.CaptionTransform(vocab, tok, max_len=64, hedge_ratio=1.5)
 
 
+def test_close_styles_share_a_word_of_their_names():
+  close = caption_targets.close_styles(STYLES)
+  named = {STYLES[i]: {STYLES[j] for j in js} for i, js in enumerate(close)}
+  assert named['Synthetic_Cubism'] == {'Cubism', 'Analytical_Cubism'}
+  assert named['Early_Renaissance'] == {'High_Renaissance', 'Northern_Renaissance',
+                                        'Mannerism_Late_Renaissance'}
+  assert named['Impressionism'] == {'Post_Impressionism'}
+  assert named['Baroque'] == set()
+  assert all(STYLES[i] in named[STYLES[j]] for i, js in enumerate(close) for j in js)
+
+
+@pytest.mark.parametrize('rate', [0.0, 0.5, 1.0])
+def test_close_runner_up_draws_that_share_of_two_style_targets(setup, rate):
+  vocab, _, tok = setup
+  transform = caption_targets.CaptionTransform(
+      vocab, tok, max_len=64, languages=['en'], hedge_ratio=1.0, close_runner_up=rate,
+      style_swap=0.0)
+  rng = np.random.default_rng(1)
+  style = vocab.style.index('Synthetic_Cubism')
+  close = {vocab.style.index('Cubism'), vocab.style.index('Analytical_Cubism')}
+  second = [int(transform.random_map(_example(vocab, style=np.int32(style)), rng)[STYLE_HEDGE])
+            for _ in range(400)]
+  second = [s for s in second if s >= 0]  # the two-style targets (three quarters)
+  share = np.mean([s in close for s in second])
+  # Uniform: 2 of the 26 others; else that share more.
+  assert abs(share - (rate + (1 - rate) * 2 / 26)) < 0.08, share
+  # A style with no close one draws any other.
+  baroque = _example(vocab, style=np.int32(vocab.style.index('Baroque')))
+  baroque = [int(transform.random_map(baroque, rng)[STYLE_HEDGE]) for _ in range(40)]
+  assert len({s for s in baroque if s >= 0}) > 5
+  with pytest.raises(ValueError, match='close_runner_up'):
+    caption_targets.CaptionTransform(vocab, tok, max_len=64, close_runner_up=1.5)
+
+
 def test_language_weights_set_how_often_each_language_is_drawn(setup):
   vocab, _, tok = setup
   rng = np.random.default_rng(0)

@@ -60,7 +60,8 @@ class CaptionTransform(grain.transforms.RandomMap):
                artemis_ratio: float = 0.0, drop_text: bool = True,
                blip2: prompts.Framing | None = None, hedge_ratio: float = 0.0,
                language_weights: Sequence[float] = (), tag_drop: float = 0.0,
-               style_swap: float = 0.0, artist_swap: float = 0.0):
+               style_swap: float = 0.0, artist_swap: float = 0.0,
+               close_runner_up: float = 0.0):
     if max_len < 3:
       raise ValueError(f'caption max_len must be >= 3 (BOS, a token, EOS), got {max_len}')
     unknown = set(languages) - set(LANGUAGES)
@@ -96,6 +97,10 @@ class CaptionTransform(grain.transforms.RandomMap):
         raise ValueError(f'data.caption.{name} must be in [0, 1) (0 with fewer than two '
                          f'classes), got {rate}')
     self.style_swap, self.artist_swap = float(style_swap), float(artist_swap)
+    if not 0.0 <= close_runner_up <= 1.0:
+      raise ValueError(f'data.caption.close_runner_up must be in [0, 1], got {close_runner_up}')
+    self.close_runner_up = float(close_runner_up)
+    self._close = close_styles(vocab.style)
     # Each image has a handful of possible targets, seen again every epoch: tokenise
     # each once (about a quarter of the demo's input-pipeline time otherwise).
     self._encoded: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
@@ -205,8 +210,21 @@ class CaptionTransform(grain.transforms.RandomMap):
       return 'sure', None, HEDGE_SURE
     if rng.random() < 0.25:  # one word more; naming the runner-up is the harder to learn
       return 'probable', None, HEDGE_PROBABLE
-    other = _other(style, len(self.vocab.style), rng)
+    close = self._close[style]
+    if close and rng.random() < self.close_runner_up:
+      other = close[int(rng.integers(len(close)))]
+    else:
+      other = _other(style, len(self.vocab.style), rng)
     return 'two', self.vocab.style[other], other
+
+
+def close_styles(styles: Sequence[str]) -> list[tuple[int, ...]]:
+  """Per style, the others whose names share a word with it ("Cubism" and "Synthetic
+  Cubism", the Renaissances): the runner-ups the style head gives most, and the pairs
+  a decoder copying the first name tells apart by a single word."""
+  words = [set(s.lower().split('_')) for s in styles]
+  return [tuple(j for j in range(len(styles)) if j != i and words[i] & words[j])
+          for i in range(len(styles))]
 
 
 def _other(label: int, num_classes: int, rng: np.random.Generator) -> int:
@@ -236,4 +254,6 @@ def make_transform(caption_config, vocab, tokenizer,
                           tag_drop=caption_config.get('tag_drop', 0.0) if tag_tokens else 0.0,
                           style_swap=caption_config.get('style_swap', 0.0) if class_tokens else 0.0,
                           artist_swap=(caption_config.get('artist_swap', 0.0) if class_tokens
-                                       else 0.0))
+                                       else 0.0),
+                          close_runner_up=(caption_config.get('close_runner_up', 0.0) if hedging
+                                           else 0.0))
