@@ -105,8 +105,8 @@ def test_every_shape_of_one_work_by_hand():
       'morte avec des couleurs sobres et naturelles caractéristiques du mouvement.',
       f"Une nature morte d'Édouard Manet (1864), intitulée {t}, de style réaliste, marquée "
       'par des couleurs sobres et naturelles.',
-      f"Cette nature morte d'Édouard Manet (1864), intitulée {t}, présente des couleurs sobres "
-      'et naturelles, caractéristiques du réalisme.']
+      f"Cette nature morte d'Édouard Manet (1864), intitulée {t}, de style réaliste, présente "
+      'des couleurs sobres et naturelles.']
 
 
 def test_the_period_phrase_in_sentences():

@@ -63,6 +63,9 @@ def test_longest_forms_win_and_words_are_whole():
   assert styles('A Post-Impressionist landscape.', 'en') == ['Post_Impressionism']
   assert styles("Entre l'impressionnisme et le postimpressionnisme.", 'fr') == [
       'Impressionism', 'Post_Impressionism']
+  assert styles('Entre cubisme synthétique et cubisme, entre haute Renaissance et '
+                'première Renaissance.', 'fr') == [
+      'Synthetic_Cubism', 'Cubism', 'High_Renaissance', 'Early_Renaissance']
   assert styles('A Baroqueish portrait.', 'en') == []
   assert READER.read('A portrait by Henri Rousseau.', 'en').artists == [2]
   assert READER.read('Une œuvre du Titien.', 'fr').artists == [1]

@@ -59,7 +59,7 @@ def test_hedged_targets_word_the_style_as_probable_or_as_one_of_two():
                                   second_style='Post_Impressionism')
          for lang in ('en', 'fr') for _ in range(40)}
   assert 'A landscape, between Impressionism and Post-Impressionism, by Claude Monet.' in two
-  assert ("Entre l'impressionnisme et le postimpressionnisme, œuvre de Claude Monet, "
+  assert ("Entre impressionnisme et postimpressionnisme, œuvre de Claude Monet, "
           'représentant un paysage.') in two
   # A settled style's trait is said only of a sure or probable one.
   assert not any('typical' in t or 'caractéristique' in t for t in two)

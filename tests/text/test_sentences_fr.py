@@ -59,6 +59,24 @@ def test_number_agrees_with_the_trait(trait, agreement):
   # Minimalism: "des unités ..." (plural), "une surface ...", "une répétition ..." (singular).
   text = compose(facts('Minimalism', 'Agnes Martin', 'abstract_painting'), 'fr', trait=trait)
   assert text.endswith(f' {agreement} du mouvement.')
-  this = compose(facts('Minimalism', 'Agnes Martin', 'abstract_painting'), 'fr', shape=2,
-                 trait=trait)
-  assert this.endswith(f', {agreement} du minimalisme.')
+
+
+@pytest.mark.parametrize('style,second,between', [
+    ('Synthetic_Cubism', 'Cubism', 'entre cubisme synthétique et cubisme'),
+    ('High_Renaissance', 'Early_Renaissance', 'entre haute Renaissance et première Renaissance'),
+    ('Impressionism', 'Ukiyo_e', 'entre impressionnisme et ukiyo-e')])
+def test_two_styles_are_named_without_articles(style, second, between):
+  known = facts(style, 'Juan Gris', 'still_life', style_prob=0.2, second_style=second)
+  texts = [compose(known, 'fr', hedging=HEDGING, shape=s) for s in range(3)]
+  assert texts[0].startswith(between[0].upper() + between[1:] + ', œuvre de Juan Gris')
+  assert all(between in t.lower() for t in texts)
+
+
+def test_this_work_names_the_style_before_its_trait():
+  known = facts('Minimalism', 'Agnes Martin', 'abstract_painting')
+  assert compose(known, 'fr', shape=2, trait=0) == (
+      "Cette composition abstraite d'Agnes Martin, de style minimaliste, présente des unités "
+      'géométriques simples.')
+  # A style without an adjective is named by its movement, as with "probablement".
+  known = facts('High_Renaissance', 'Raphael', 'portrait', artist_fr='Raphaël')
+  assert ', de la haute Renaissance, présente ' in compose(known, 'fr', shape=2)

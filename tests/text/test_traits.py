@@ -17,7 +17,8 @@ def test_every_style_writes_its_three_traits_in_both_languages(style):
     for i, phrase in enumerate(phrases):
       assert f' {phrase} ' in compose(known, lang, trait=i)
       assert f' {phrase}' in compose(known, lang, shape=1, trait=i)
-      assert f' {phrase},' in compose(known, lang, shape=2, trait=i)
+      # Its last clause in French, "..., de style X, présente <trait>."
+      assert f' {phrase}{"," if lang == "en" else "."}' in compose(known, lang, shape=2, trait=i)
     # References cover every shape with every trait.
     assert len(composer.all_phrasings(known)[lang]) == 9
 

@@ -24,10 +24,10 @@ def test_hedged_wording_at_low_confidence():
   assert say('en', style_prob=0.2) == (
       'A landscape by Claude Monet, between Impressionism and Post-Impressionism.')
   assert say('fr', style_prob=0.2) == (
-      "Entre l'impressionnisme et le postimpressionnisme, œuvre de Claude Monet, représentant "
+      "Entre impressionnisme et postimpressionnisme, œuvre de Claude Monet, représentant "
       'un paysage.')
   assert say('fr', 2, style_prob=0.2) == (
-      "Ce paysage de Claude Monet se situe entre l'impressionnisme et le postimpressionnisme.")
+      "Ce paysage de Claude Monet se situe entre impressionnisme et postimpressionnisme.")
   assert say('en', artist_prob=0.4).startswith(
       'An Impressionist landscape attributed to Claude Monet, with')
   assert say('fr', artist_prob=0.4).startswith(

@@ -6,8 +6,8 @@ The plan's sentence is the model of the first shape:
    reflets de lumière caractéristiques du mouvement."
   "Un paysage de Claude Monet (1919), intitulé « Nymphéas », de style impressionniste,
    marqué par des touches de couleur visibles."
-  "Ce paysage de Claude Monet présente des jeux de lumière naturelle,
-   caractéristiques de l'impressionnisme."
+  "Ce paysage de Claude Monet, de style impressionniste, présente des jeux de
+   lumière naturelle."
   "Style impressionniste, œuvre de Claude Monet (fin du XIXe siècle), représentant
    un paysage maritime avec un bateau, avec des reflets de lumière
    caractéristiques du mouvement, dans des tons bleus et blancs."
@@ -46,12 +46,17 @@ def _movement(style: str) -> str:
   return STYLE_FR_NOUN[style]
 
 
+def _bare_movement(style: str) -> str:
+  """The movement without its article ("impressionnisme", "première Renaissance")."""
+  noun = _movement(style)
+  return noun[2:] if noun.startswith("l'") else noun.split(' ', 1)[1]
+
+
 def _head(style: str) -> str:
   """The style at the head of a sentence: 'Style impressionniste', 'Première Renaissance'."""
   if style in STYLE_FR:
     return f'Style {STYLE_FR[style]}'
-  noun = _movement(style)
-  noun = noun[2:] if noun.startswith("l'") else noun.split(' ', 1)[1]  # without its article
+  noun = _bare_movement(style)
   return noun[:1].upper() + noun[1:]
 
 
@@ -63,7 +68,10 @@ def _predicate(style: str) -> str:
 
 
 def _between(w: Wording) -> str:
-  return f'entre {_movement(w.style)} et {_movement(w.second_style)}'
+  """'entre impressionnisme et postimpressionnisme': without articles, as exhibition
+  titles say it; a small decoder that wrote "et le" went on with the first style's
+  words ("entre le cubisme synthétique et le cubisme synthétique")."""
+  return f'entre {_bare_movement(w.style)} et {_bare_movement(w.second_style)}'
 
 
 def _typical(trait: str) -> str:
@@ -178,7 +186,7 @@ def genre_first(w: Wording, trait: str | None) -> str:
 
 
 def this_work(w: Wording, trait: str | None) -> str:
-  """'Ce paysage de ... présente <trait>, caractéristiques de l'impressionnisme.'"""
+  """'Ce paysage de ..., de style impressionniste, présente <trait>.'"""
   lead = _genre_phrase(w)
   fem = feminine(lead)
   parts = [demonstrative(lead), *_author(w, fem), _titled(w, fem), _probable_genre(w),
@@ -191,8 +199,9 @@ def this_work(w: Wording, trait: str | None) -> str:
     parts += [_probable_style(w), f'présente {trait}']
   elif w.style_level == 'probable':
     parts.append(f'est probablement {_predicate(w.style)}')
-  elif trait:
-    parts.append(f'présente {trait}, {_typical(trait)} {french_de(_movement(w.style))}')
+  elif trait:  # the style before the trait, as "probablement" does: a small decoder
+    # that had to name it after the trait wrote the trait's own style or "du mouvement"
+    parts += [f', {_predicate(w.style)},', f'présente {trait}']
   else:
     parts.append(f'relève {french_de(_movement(w.style))}')
   return finish(parts)
