@@ -228,7 +228,7 @@ def _beam_loop(model, logits, cache, *, max_new_tokens, eos_id, pad_id, num_beam
     'early_stopping', 'top_p', 'temperature', 'no_repeat_ngram'))
 def _generate(graphdef, state, input_ids, attention_mask, context, images, rng, bias, *,
               max_new_tokens, eos_id, pad_id, method, num_beams, length_penalty, early_stopping,
-              top_p, temperature, no_repeat_ngram):
+              top_p, temperature, no_repeat_ngram=0):
   model = nnx.merge(graphdef, state)
   logits, cache = _prefill(model, input_ids, attention_mask, context, images, max_new_tokens)
   if method == 'beam':
