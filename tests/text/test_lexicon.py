@@ -40,6 +40,11 @@ def test_the_english_article_follows_the_first_letter(word, article):
   assert lexicon.indefinite_article(word) == article
 
 
+def test_no_article_for_no_word():
+  with pytest.raises(ValueError, match='needs a word'):
+    lexicon.indefinite_article('')
+
+
 @pytest.mark.parametrize('name, want', [
     ('Albrecht Dürer', "d'Albrecht Dürer"), ('Édouard Manet', "d'Édouard Manet"),
     ('Henri Matisse', "d'Henri Matisse"), ('Hokusai', "d'Hokusai"),

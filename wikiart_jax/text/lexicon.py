@@ -183,7 +183,9 @@ _MUTE_H = ('henri', 'honoré', 'hector', 'hubert', 'hugues', 'hippolyte', 'horac
 
 def indefinite_article(word: str) -> str:
   """The English indefinite article for `word`, by its first letter."""
-  return 'an' if word[:1].lower() in 'aeiou' else 'a'
+  if not word:  # '' is "in" every string: it read 'an'
+    raise ValueError('an indefinite article needs a word')
+  return 'an' if word[0].lower() in 'aeiou' else 'a'
 
 
 def _elides(word: str) -> bool:
