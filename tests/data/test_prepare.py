@@ -1,6 +1,7 @@
 """`prepare`: builds once, reuses, refuses a dataset built from other settings."""
 
 import os
+import tempfile
 
 import demo
 import pytest
@@ -23,10 +24,14 @@ def _mtimes(path: str) -> dict:
   return {f: os.stat(os.path.join(path, f)).st_mtime_ns for f in os.listdir(path)}
 
 
-def test_prepare_is_idempotent(tree, tmp_path):
+def test_prepare_is_idempotent(tree, tmp_path, monkeypatch):
   config = artgan_config(tree)
-  workdir = str(tmp_path)
+  workdir = str(tmp_path / 'work')
+  scratch = tmp_path / 'tmp'
+  scratch.mkdir()
+  monkeypatch.setattr(tempfile, 'tempdir', str(scratch))
   path = prepare.prepare(config, workdir)
+  assert not list(scratch.iterdir())  # tfds's empty bucket-metadata folder is removed
   assert path == os.path.join(workdir, 'tfds', 'wikiart', 'artgan', dataset.DATASET_VERSION)
   before = _mtimes(path)
   assert prepare.prepare(config, workdir) == path

@@ -23,10 +23,12 @@ the caller (`make_tag_scorer`, inference/clip_tags.py): the data layer does not
 build models.
 """
 
+import contextlib
 import hashlib
 import json
 import os
 import shutil
+import tempfile
 
 from wikiart_jax import locking
 from wikiart_jax.data import dataset
@@ -38,18 +40,35 @@ from wikiart_jax.data import tag_targets
 SPLIT_SEED = 0
 
 
+@contextlib.contextmanager
+def _scratch_tempdir():
+  """`tempfile`'s folder is a private one, removed on exit, for the block.
+
+  A tfds builder made before its dataset exists (`DatasetInfo.initialize_from_bucket`)
+  makes an empty /tmp/tmp*tfds folder for bucket metadata, and never removes it.
+  """
+  previous = tempfile.tempdir
+  with tempfile.TemporaryDirectory(prefix='wikiart-tfds-') as scratch:
+    tempfile.tempdir = scratch
+    try:
+      yield
+    finally:
+      tempfile.tempdir = previous
+
+
 def _make_builder(config, workdir: str, tags=None):
   # Imported here: the builder pulls in tensorflow_datasets' writer, which the
   # GPU image lacks; reading a prepared dataset never needs it.
   from wikiart_jax.data import builder  # pylint: disable=g-import-not-at-top
   data = config.data
-  return builder.Wikiart(
-      raw_dir=dataset.raw_dir(data, workdir), split_dir=data.split_dir,
-      resize_shorter=data.resize_shorter, val_fraction=data.val_fraction,
-      test_fraction=data.test_fraction, seed=SPLIT_SEED, provenance=dataset.provenance(data, workdir),
-      max_pixels=data.max_image_pixels,
-      config=dataset.BUILDER_CONFIG[data.source], data_dir=dataset.tfds_dir(data, workdir),
-      file_format='array_record', tag_targets=tags)
+  with _scratch_tempdir():
+    return builder.Wikiart(
+        raw_dir=dataset.raw_dir(data, workdir), split_dir=data.split_dir,
+        resize_shorter=data.resize_shorter, val_fraction=data.val_fraction,
+        test_fraction=data.test_fraction, seed=SPLIT_SEED,
+        provenance=dataset.provenance(data, workdir), max_pixels=data.max_image_pixels,
+        config=dataset.BUILDER_CONFIG[data.source], data_dir=dataset.tfds_dir(data, workdir),
+        file_format='array_record', tag_targets=tags)
 
 
 def _records(config, workdir: str, *, with_images: bool = False):
